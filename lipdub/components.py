@@ -1,0 +1,121 @@
+"""The base classes of the four kinds of pipeline component that plugins register.
+
+Each kind has one required method. Classes are registered, not instances: heavy weights load
+only when a component is chosen and constructed.
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from lipdub.types import Face, GeneratorInput, Patch
+
+
+class Component(ABC):
+    """What every component class declares."""
+
+    #: Unique name used on the command line (``--generator NAME``).
+    name: ClassVar[str]
+    #: One line shown by ``lipdub plugins``.
+    description: ClassVar[str] = ""
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release resources (models, sessions). Optional."""
+
+
+class AudioExtractor(Component):
+    """Turns 16 kHz mono audio into a sequence of feature frames."""
+
+    #: Feature frames per second of audio.
+    frames_per_second: ClassVar[float]
+    #: Sample rate the extractor expects.
+    sample_rate: ClassVar[int] = 16000
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @abstractmethod
+    def extract(self, wav: np.ndarray) -> np.ndarray:
+        """Features of ``wav`` (float32 mono at ``sample_rate``) as ``(frames, dim)`` float32."""
+
+    def identity(self) -> str:
+        """A string naming the extractor, its model and options (used as a cache key)."""
+        opts = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        return f"{self.name}({opts})"
+
+
+class FaceTracker(Component):
+    """Finds faces (box and face-mesh landmarks) in single frames."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @abstractmethod
+    def detect(self, frame: np.ndarray) -> list[Face]:
+        """All faces in ``frame`` (RGB uint8 ``(H, W, 3)``), unsmoothed."""
+
+    def reset(self) -> None:  # noqa: B027 - optional hook
+        """Forget temporal state: called at every shot cut. Optional."""
+
+
+class Generator(Component):
+    """Redraws the lower face of a batch of faces to match their audio windows."""
+
+    #: Name of the audio extractor whose features ``GeneratorInput.audio`` holds.
+    audio_extractor: ClassVar[str] = "mel"
+    #: Length of the audio window given per video frame, in seconds (Wav2Lip: 0.2 s).
+    audio_window_seconds: ClassVar[float] = 0.2
+    #: Whether the generator cannot run without a checkpoint.
+    needs_weights: ClassVar[bool] = True
+    #: Name in the weights registry used when no ``--checkpoint`` is given.
+    default_weights: ClassVar[str | None] = None
+    #: Preferred batch size.
+    batch_size: ClassVar[int] = 16
+
+    def __init__(
+        self,
+        checkpoint: Path | None = None,
+        device: str = "cpu",
+        precision: str = "auto",
+        **options: Any,
+    ) -> None:
+        self.checkpoint = checkpoint
+        self.device = device
+        self.precision = precision
+        self.options = options
+
+    @abstractmethod
+    def generate(self, items: Sequence[GeneratorInput]) -> list[Patch]:
+        """One patch per item: the new pixels and where they go in the frame."""
+
+    def begin_shot(self, shot: int, faces: Sequence[Face | None]) -> None:  # noqa: B027
+        """Called before the frames of a shot, with its tracked faces per source frame.
+
+        Optional: generators that learn from the shot (e.g. retrieve real mouth appearances)
+        use it.
+        """
+
+
+class Blender(Component):
+    """Puts a generated patch back into its frame."""
+
+    def __init__(self, **options: Any) -> None:
+        self.options = options
+
+    @abstractmethod
+    def blend(self, frame: np.ndarray, patch: Patch, face: Face) -> np.ndarray:
+        """``frame`` with ``patch`` merged in (RGB uint8, same shape; may modify ``frame``)."""
+
+
+#: The component kinds by their plural hook name.
+KINDS: dict[str, type[Component]] = {
+    "audio_extractors": AudioExtractor,
+    "face_trackers": FaceTracker,
+    "generators": Generator,
+    "blenders": Blender,
+}

@@ -1,0 +1,62 @@
+"""Small data types passed between the pipeline stages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+#: A pixel rectangle ``(x1, y1, x2, y2)``; ``x2``/``y2`` are exclusive.
+Box = tuple[int, int, int, int]
+
+
+@dataclass
+class Face:
+    """One face in one frame, in frame pixel coordinates.
+
+    ``landmarks`` are the 468 mediapipe face-mesh points as ``(468, 2)`` float32 ``(x, y)``
+    (or ``None`` when the tracker gives no mesh); ``box`` is the tracked (smoothed) face box.
+    """
+
+    box: tuple[float, float, float, float]
+    landmarks: np.ndarray | None = None
+    score: float = 1.0
+
+    def int_box(self, width: int, height: int) -> Box:
+        """The box rounded to integers and clipped to a ``width`` x ``height`` frame."""
+        x1, y1, x2, y2 = self.box
+        ix1 = int(np.clip(round(x1), 0, width - 1))
+        iy1 = int(np.clip(round(y1), 0, height - 1))
+        ix2 = int(np.clip(round(x2), ix1 + 1, width))
+        iy2 = int(np.clip(round(y2), iy1 + 1, height))
+        return ix1, iy1, ix2, iy2
+
+    @property
+    def area(self) -> float:
+        x1, y1, x2, y2 = self.box
+        return max(0.0, x2 - x1) * max(0.0, y2 - y1)
+
+
+@dataclass
+class Patch:
+    """A generated image to be put back into a frame at ``box`` (RGB uint8, box-sized)."""
+
+    image: np.ndarray
+    box: Box
+
+
+@dataclass
+class GeneratorInput:
+    """Everything a generator needs to redraw the mouth of one face in one output frame.
+
+    ``frame`` is the full source frame (RGB uint8, read-only), ``audio`` the window of audio
+    features for this output frame as ``(window_frames, dim)`` float32, ``index`` the output
+    frame number and ``source_index`` the source frame it shows.
+    """
+
+    frame: np.ndarray
+    face: Face
+    audio: np.ndarray
+    index: int
+    source_index: int
+    shot: int = 0

@@ -177,9 +177,7 @@ def _validate(cls: Any, kind: str, base: type, plugin: str) -> None:
         raise PluginError(f"plugin {plugin!r}: {what} {cls.__name__} has no valid `name`")
     if inspect.isabstract(cls):
         missing = ", ".join(sorted(cls.__abstractmethods__))
-        raise PluginError(
-            f"plugin {plugin!r}: {what} {name!r} does not implement {missing}"
-        )
+        raise PluginError(f"plugin {plugin!r}: {what} {name!r} does not implement {missing}")
 
 
 def components(kind: str) -> dict[str, ComponentInfo]:

@@ -1,0 +1,124 @@
+"""The ``lipdub`` command: ``lipdub VIDEO --audio AUDIO`` plus sub-commands."""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import warnings
+from typing import Any
+
+import typer
+from typer.core import TyperGroup
+
+from lipdub import __version__
+from lipdub.cli.render import err_console
+from lipdub.errors import LipdubError
+
+DEFAULT_COMMAND = "dub"
+
+
+class DefaultCommandGroup(TyperGroup):
+    """Runs ``dub`` when the first argument is not a sub-command (``lipdub v.mp4 --audio a``)."""
+
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
+        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+            args = [DEFAULT_COMMAND, *args]
+        return super().parse_args(ctx, args)
+
+
+app = typer.Typer(
+    cls=DefaultCommandGroup,
+    help="Re-sync the lips of people in a video to a new audio track.\n\n"
+    "Usage: lipdub VIDEO --audio AUDIO [-o OUT] [options]  (the `dub` command), "
+    "or one of the commands below.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"lipdub {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", callback=_version, is_eager=True, help="Show the version and exit."
+    ),
+) -> None:
+    """Re-sync the lips of people in a video to a new audio track."""
+
+
+def _register_commands() -> None:
+    from lipdub.cli import dub_cmd, models_cmd, plugins_cmd
+    from lipdub.plugins import pm
+
+    dub_cmd.register(app)
+    plugins_cmd.register(app)
+    models_cmd.register(app)
+    try:
+        from lipdub.cli import features_cmd
+    except ImportError:  # pragma: no cover - optional module
+        features_cmd = None
+    if features_cmd is not None:
+        features_cmd.register(app)
+    pm.hook.register_commands(cli=app)
+
+
+def _show_warning(message: Any, category: Any, filename: str, lineno: int, *_: Any) -> None:
+    err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Console-script entry point: one clear line on stderr and a non-zero exit on errors."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("LIPDUB_DEBUG") == "1"
+    warnings.showwarning = _show_warning
+    logging.basicConfig(
+        level=logging.DEBUG if debug else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        from lipdub.plugins import load_plugins
+
+        load_plugins()
+        _register_commands()
+        app(args=args, prog_name="lipdub", standalone_mode=False)
+    except LipdubError as exc:
+        if debug:
+            raise
+        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        err_console.print("[bold red]interrupted[/]: no output was written")
+        return 130
+    except typer.Exit as exc:
+        return exc.exit_code
+    except typer.Abort:
+        err_console.print("[bold red]aborted[/]")
+        return 1
+    except Exception as exc:  # noqa: BLE001 - the CLI must not show raw tracebacks
+        if debug:
+            raise
+        from typer._click.exceptions import ClickException
+
+        if isinstance(exc, ClickException):
+            exc.show()
+            return exc.exit_code
+        first = str(exc).splitlines()[0] if str(exc) else ""
+        err_console.print(
+            f"[bold red]error:[/] {type(exc).__name__}: {first} (run with --debug for details)",
+            highlight=False,
+            soft_wrap=True,
+        )
+        return 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

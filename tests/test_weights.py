@@ -1,0 +1,134 @@
+"""The checkpoint registry: resolution, messages, and pulling from a local hub."""
+
+from __future__ import annotations
+
+import hashlib
+import http.server
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from lipdub import plugins
+from lipdub.cli.app import main
+from lipdub.errors import DownloadError, WeightsMissingError
+from lipdub.hookspecs import hookimpl
+from lipdub.weights.registry import WeightSpec, pull, resolve_weights
+
+PAYLOAD = b"tiny checkpoint bytes " * 100
+SPEC = WeightSpec(
+    name="tiny-test",
+    filename="tiny.pth",
+    sha256=hashlib.sha256(PAYLOAD).hexdigest(),
+    size=len(PAYLOAD),
+    repos=("mirror/truncated", "owner/good"),
+    description="test weights",
+)
+
+
+class _TestWeights:
+    @hookimpl
+    def register_weights(self, register):
+        register(SPEC)
+
+
+@pytest.fixture
+def tiny_spec(fresh_plugins) -> Iterator[WeightSpec]:
+    plugins.load_plugins()
+    plugins.register_plugin(_TestWeights(), name="test-weights")
+    yield SPEC
+
+
+class _Hub(http.server.BaseHTTPRequestHandler):
+    """Answers like the hub's `resolve` endpoint for the files in ``FILES``."""
+
+    FILES: dict[str, bytes] = {
+        "/mirror/truncated/resolve/main/tiny.pth": PAYLOAD[:100],
+        "/owner/good/resolve/main/tiny.pth": PAYLOAD,
+    }
+    hits: list[str] = []
+
+    def _send(self, body: bool) -> None:
+        data = self.FILES.get(self.path)
+        self.hits.append(f"{self.command} {self.path}")
+        if data is None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("ETag", '"' + hashlib.sha256(data).hexdigest() + '"')
+        self.send_header("X-Repo-Commit", "0" * 40)
+        self.end_headers()
+        if body:
+            self.wfile.write(data)
+
+    def do_HEAD(self) -> None:  # noqa: N802 - http.server API
+        self._send(body=False)
+
+    def do_GET(self) -> None:  # noqa: N802
+        self._send(body=True)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def local_hub(monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    import huggingface_hub.constants
+
+    monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", False)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hub)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    _Hub.hits.clear()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+
+
+def test_checkpoint_flag_wins(tmp_path: Path, tiny_spec) -> None:
+    ckpt = tmp_path / "mine.pth"
+    ckpt.write_bytes(b"x")
+    assert resolve_weights("tiny-test", ckpt) == ckpt
+    with pytest.raises(WeightsMissingError, match="does not exist"):
+        resolve_weights("tiny-test", tmp_path / "missing.pth")
+
+
+def test_missing_weights_say_how_to_get_them(tiny_spec) -> None:
+    with pytest.raises(WeightsMissingError) as info:
+        resolve_weights("tiny_test")
+    message = str(info.value)
+    assert "--checkpoint" in message and "lipdub models pull tiny-test" in message
+    assert "\n" not in message
+
+
+def test_pull_skips_a_truncated_mirror_and_verifies(local_hub: str, tiny_spec) -> None:
+    path = pull("tiny-test", endpoint=local_hub)
+    assert path.read_bytes() == PAYLOAD
+    assert any("mirror/truncated" in hit for hit in _Hub.hits)
+    assert resolve_weights("tiny-test") == path
+    assert not any(p.name.startswith(".pull-") for p in path.parent.iterdir())
+
+
+def test_pull_fails_cleanly_when_no_source_has_it(local_hub: str, tiny_spec, monkeypatch) -> None:
+    monkeypatch.setattr(_Hub, "FILES", {"/mirror/truncated/resolve/main/tiny.pth": b"junk"})
+    with pytest.raises(DownloadError, match="wrong digest.*pass --checkpoint PATH"):
+        pull("tiny-test", endpoint=local_hub)
+    assert not (Path(resolve_weights.__globals__["models_dir"]()) / "tiny.pth").exists()
+
+
+def test_models_cli(local_hub: str, tiny_spec, monkeypatch, capsys) -> None:
+    assert main(["models", "path", "tiny-test"]) != 0
+    assert "lipdub models pull tiny-test" in capsys.readouterr().err
+    monkeypatch.setenv("LIPDUB_HF_ENDPOINT", local_hub)
+    assert main(["models", "pull", "tiny-test"]) == 0
+    pulled = capsys.readouterr().out.strip()
+    assert main(["models", "path", "tiny-test"]) == 0
+    assert capsys.readouterr().out.strip() == pulled
+    assert main(["models", "list", "--json"]) == 0
+    assert '"cached": true' in capsys.readouterr().out

@@ -17,6 +17,7 @@ import numpy as np
 
 from lipdub.audio.windows import frame_windows, window_starts
 from lipdub.errors import InputError
+from lipdub.faces.selection import parse_face_mode
 from lipdub.media.audio import load_audio
 from lipdub.media.probe import MediaInfo, probe
 from lipdub.media.reader import VideoReader, read_image
@@ -107,6 +108,7 @@ def dub(
     """
     started = time.perf_counter()
     timer = StageTimer()
+    parse_face_mode(request.face)
     video_info, _ = _check_inputs(request)
     output = request.output or default_output(request.video)
     check_output_path(output, [request.video, request.audio], request.overwrite)

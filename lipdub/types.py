@@ -39,10 +39,15 @@ class Face:
 
 @dataclass
 class Patch:
-    """A generated image to be put back into a frame at ``box`` (RGB uint8, box-sized)."""
+    """A generated image to be put back into a frame at ``box`` (RGB uint8, box-sized).
+
+    ``match_color`` tells blenders whether to colour-match the patch to the frame; generators
+    that keep the source's own pixels (such as ``warp``) set it to False.
+    """
 
     image: np.ndarray
     box: Box
+    match_color: bool = True
 
 
 @dataclass

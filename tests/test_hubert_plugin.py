@@ -16,15 +16,15 @@ lipdub_hubert = pytest.importorskip("lipdub_hubert")
 
 import torch  # noqa: E402
 import typer  # noqa: E402
+from lipdub_hubert import chunking  # noqa: E402
+from lipdub_hubert.contentvec import ContentVecExtractor, hubert_with_final_proj  # noqa: E402
+from lipdub_hubert.hubert import HubertExtractor  # noqa: E402
 from scipy.io import wavfile  # noqa: E402
 from transformers import HubertConfig, HubertModel  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from lipdub.errors import CheckpointError, InputError, WeightsMissingError  # noqa: E402
 from lipdub.plugins import components  # noqa: E402
-from lipdub_hubert import chunking  # noqa: E402
-from lipdub_hubert.contentvec import ContentVecExtractor, hubert_with_final_proj  # noqa: E402
-from lipdub_hubert.hubert import HubertExtractor  # noqa: E402
 
 SR = 16000
 
@@ -115,13 +115,24 @@ def test_hubert_shape_and_determinism(tiny_hubert):
     np.testing.assert_array_equal(first, second)
 
 
-def test_chunk_lengths_agree_on_frames_and_match_unchunked_inside(tiny_hubert):
+def test_chunk_lengths_agree_on_frames_and_match_unchunked(tiny_hubert, tmp_path):
     wav = _speechlike(12.5)
-    whole = HubertExtractor(model=str(tiny_hubert), chunk_seconds=0).extract(wav)
     for seconds in (2.0, 5.0):
         chunked = HubertExtractor(model=str(tiny_hubert), chunk_seconds=seconds).extract(wav)
-        assert chunked.shape == whole.shape == (625, 32)
-        assert _cosine(chunked[25:-25], whole[25:-25]).min() > 0.99
+        assert chunked.shape == (625, 32)
+    # With a front end that normalises per frame (HuBERT-large style, not base's group norm
+    # over time), the input of the transformer only sees ~0.3 s of context: chunks stitched on
+    # the right frame grid then reproduce the unchunked features exactly.
+    config = _tiny_config()
+    config.feat_extract_norm, config.conv_bias = "layer", True
+    torch.manual_seed(2)
+    HubertModel(config).save_pretrained(tmp_path / "layer-norm")
+    options = {"model": str(tmp_path / "layer-norm"), "layer": 0}
+    wav = wav[: 7 * SR]
+    whole = HubertExtractor(chunk_seconds=0, **options).extract(wav)
+    for seconds, overlap in ((2.0, 0.5), (5.0, 0.5), (3.0, 1.0)):
+        chunked = HubertExtractor(chunk_seconds=seconds, overlap_seconds=overlap, **options)
+        np.testing.assert_allclose(chunked.extract(wav), whole, atol=1e-4)
 
 
 def test_layer_choice_changes_the_features(tiny_hubert):
@@ -229,7 +240,9 @@ def test_features_command_writes_and_caches(tiny_hubert, tmp_path):
 
     refused = runner.invoke(app, [*common, "-o", str(tmp_path / "a.npy")])
     assert refused.exit_code != 0 and "--overwrite" in str(refused.exception)
-    fresh = runner.invoke(app, [*common, "--no-cache", "--overwrite", "-o", str(tmp_path / "a.npy")])
+    fresh = runner.invoke(
+        app, [*common, "--no-cache", "--overwrite", "-o", str(tmp_path / "a.npy")]
+    )
     assert fresh.exit_code == 0 and "computed" in fresh.output
     np.testing.assert_array_equal(np.load(tmp_path / "a.npy"), b)
 
@@ -251,3 +264,89 @@ def test_plugins_json_lists_the_components(tmp_path):
         for name in plugin["components"].get(kind, [])
     }
     assert {"mel", "hubert", "contentvec", "wav2lip-hubert", "wav2lip-contentvec"} <= names
+
+
+# -- networks and generators --------------------------------------------------------------------
+
+
+def _generator_inputs(features: np.ndarray, count: int = 3) -> list:
+    from lipdub.audio.windows import frame_windows, window_starts
+    from lipdub.types import Face, GeneratorInput
+
+    frame = np.random.default_rng(0).integers(0, 255, (160, 140, 3), dtype=np.uint8)
+    starts = window_starts(count, 25.0, 50.0, 10, len(features))
+    windows = frame_windows(features, starts, 10)
+    face = Face(box=(20.0, 30.0, 116.0, 140.0))
+    return [
+        GeneratorInput(frame=frame, face=face, audio=windows[i], index=i, source_index=i)
+        for i in range(count)
+    ]
+
+
+@pytest.fixture
+def seeded_checkpoint(tmp_path, tiny_hubert) -> Path:
+    from lipdub_hubert.checkpoint import NetworkMeta, make_random_checkpoint
+
+    meta = NetworkMeta(
+        arch="wav2lip-hubert", extractor="hubert", model=tiny_hubert.name, layer=2, feature_dim=32
+    )
+    return make_random_checkpoint(tmp_path / "wav2lip-hubert.pth", meta, seed=3)
+
+
+def test_generator_variant_redraws_faces(seeded_checkpoint, tiny_hubert):
+    from lipdub_hubert.generators import Wav2LipHubertGenerator
+
+    extractor = HubertExtractor(model=str(tiny_hubert))
+    items = _generator_inputs(extractor.extract(_speechlike(1.0)))
+    runs = []
+    for _ in range(2):
+        generator = Wav2LipHubertGenerator(checkpoint=seeded_checkpoint, precision="fp32")
+        generator.check_extractor(extractor)
+        runs.append(generator.generate(items))
+    patches = runs[0]
+    assert len(patches) == 3
+    assert patches[0].box == (20, 30, 116, 140)
+    assert patches[0].image.shape == (110, 96, 3) and patches[0].image.dtype == np.uint8
+    for first, second in zip(runs[0], runs[1], strict=True):
+        np.testing.assert_array_equal(first.image, second.image)
+    assert generator.extractor_defaults() == {"layer": 2}
+
+
+def test_generator_refuses_other_features(seeded_checkpoint, tiny_hubert, tiny_contentvec):
+    from lipdub_hubert.generators import Wav2LipContentVecGenerator, Wav2LipHubertGenerator
+
+    with pytest.raises(CheckpointError, match="layer 2"):
+        Wav2LipHubertGenerator(checkpoint=seeded_checkpoint, layer=1).model  # noqa: B018
+    generator = Wav2LipHubertGenerator(checkpoint=seeded_checkpoint, precision="fp32")
+    with pytest.raises(CheckpointError, match="extractor hubert"):
+        generator.check_extractor(ContentVecExtractor(model=str(tiny_contentvec)))
+    with pytest.raises(CheckpointError, match="layer 2"):
+        generator.check_extractor(HubertExtractor(model=str(tiny_hubert), layer=0))
+    wrong_width = np.zeros((30, 16), np.float32)
+    with pytest.raises(CheckpointError, match="32-d"):
+        generator.generate(_generator_inputs(wrong_width, 1))
+    with pytest.raises(CheckpointError, match="not wav2lip-contentvec"):
+        Wav2LipContentVecGenerator(checkpoint=seeded_checkpoint).model  # noqa: B018
+    with pytest.raises(WeightsMissingError, match="--checkpoint"):
+        Wav2LipHubertGenerator().model  # noqa: B018
+
+
+def test_plain_wav2lip_checkpoint_is_not_taken(tmp_path):
+    from lipdub_hubert.generators import Wav2LipHubertGenerator
+
+    torch.save({"state_dict": {"w": torch.zeros(2)}}, tmp_path / "plain.pth")
+    with pytest.raises(CheckpointError, match="no lipdub metadata"):
+        Wav2LipHubertGenerator(checkpoint=tmp_path / "plain.pth").model  # noqa: B018
+
+
+def test_syncnet_variant_gives_sync_probabilities():
+    from lipdub_hubert.networks import build_syncnet, sync_probability
+
+    torch.manual_seed(0)
+    syncnet = build_syncnet(32).eval()
+    with torch.no_grad():
+        audio, face = syncnet(torch.randn(4, 10, 32), torch.rand(4, 15, 48, 96))
+    assert audio.shape == face.shape == (4, 512)
+    assert bool((audio >= 0).all()) and bool((face >= 0).all())
+    probability = sync_probability(audio, face)
+    assert probability.shape == (4,) and bool(((probability >= 0) & (probability <= 1)).all())

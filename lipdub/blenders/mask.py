@@ -150,7 +150,7 @@ class MaskBlender(Blender):
         weights = weights[top:bottom, left:right]
         image = image[top:bottom, left:right]
         region = frame[y1 + top : y1 + bottom, x1 + left : x1 + right]
-        if self.color_match:
+        if self.color_match and patch.match_color:
             sub_box = (x1 + left, y1 + top, x1 + right, y1 + bottom)
             stat_region = self._stat_region(face, sub_box, weights)
             new_pixels = match_color(image, region, stat_region)

@@ -12,7 +12,6 @@ overlapping tiles at the start of each shot and, while no face is followed, ever
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,6 +21,7 @@ import numpy as np
 from lipdub.components import FaceTracker
 from lipdub.errors import InputError
 from lipdub.faces.boxes import box_iou, landmarks_box
+from lipdub.faces.native_log import native_stderr_silenced
 from lipdub.hookspecs import hookimpl
 from lipdub.types import Face
 
@@ -119,6 +119,8 @@ class MediapipeTracker(FaceTracker):
         if self.max_faces < 1:
             raise InputError("the face tracker needs max_faces of at least 1")
         self._detector: Any = None
+        self._graphs_starting = False
+        self._quiet_next = True
         self._idle_meshes: list[Any] = []
         self._tracks: list[_Track] = []
         self._frames_since_detection = 0
@@ -130,7 +132,7 @@ class MediapipeTracker(FaceTracker):
 
     def _ensure_detector(self) -> Any:
         if self._detector is None:
-            os.environ.setdefault("GLOG_minloglevel", "2")
+            self._graphs_starting = True
             from mediapipe.python.solutions.face_detection import FaceDetection
 
             self._detector = FaceDetection(
@@ -141,6 +143,7 @@ class MediapipeTracker(FaceTracker):
     def _take_mesh(self) -> Any:
         if self._idle_meshes:
             return self._idle_meshes.pop()
+        self._graphs_starting = True
         from mediapipe.python.solutions.face_mesh import FaceMesh
 
         return FaceMesh(
@@ -221,6 +224,14 @@ class MediapipeTracker(FaceTracker):
 
     def detect(self, frame: np.ndarray) -> list[Face]:
         """Faces in ``frame`` (RGB uint8), each with 468 landmarks when the mesh found them."""
+        # mediapipe graphs print native log lines while they start: hide those calls' stderr.
+        with native_stderr_silenced(self._quiet_next):
+            faces = self._detect(frame)
+        self._quiet_next = self._graphs_starting
+        self._graphs_starting = False
+        return faces
+
+    def _detect(self, frame: np.ndarray) -> list[Face]:
         if not (isinstance(frame, np.ndarray) and frame.ndim == 3 and frame.shape[2] == 3):
             raise InputError("the face tracker needs RGB frames of shape (height, width, 3)")
         frame = np.ascontiguousarray(frame, dtype=np.uint8)

@@ -177,7 +177,13 @@ def _run(
         features = parts.extractor.extract(wav)
     extractor = parts.extractor
     window = max(1, round(parts.generator.audio_window_seconds * extractor.frames_per_second))
-    starts = window_starts(plan.n_dubbed, fps, extractor.frames_per_second, len(features), window)
+    starts = window_starts(
+        plan.n_dubbed,
+        video_fps=fps,
+        feature_fps=extractor.frames_per_second,
+        window=window,
+        n_features=len(features),
+    )
 
     out_duration = plan.n_output / fps
     counts = _write(

@@ -1,0 +1,81 @@
+"""An on-disk cache of audio features keyed by audio content and extractor identity."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from lipdub.errors import OutputError
+
+
+def default_cache_dir() -> Path:
+    """``$LIPDUB_HOME/features``, else the user cache directory's ``lipdub/features``."""
+    from lipdub.weights.registry import lipdub_home
+
+    return lipdub_home() / "features"
+
+
+def audio_digest(wav: np.ndarray, sample_rate: int = 16000) -> str:
+    """SHA-256 of the float32 samples and the sample rate."""
+    samples = np.ascontiguousarray(wav, dtype=np.float32)
+    digest = hashlib.sha256(f"{sample_rate}:{samples.shape}:".encode())
+    digest.update(memoryview(samples).cast("B"))
+    return digest.hexdigest()
+
+
+def save_npy_atomic(path: Path, array: np.ndarray) -> None:
+    """Write ``array`` to ``path`` via a temporary file and a rename (no half-written files)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            np.save(stream, array, allow_pickle=False)
+        os.replace(temp_name, path)
+    except BaseException:
+        Path(temp_name).unlink(missing_ok=True)
+        raise
+
+
+class FeatureCache:
+    """Features stored as ``ROOT/<k[:2]>/<key>.npy``; ``key`` from :meth:`key`."""
+
+    def __init__(self, root: Path | str | None = None) -> None:
+        self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+
+    @staticmethod
+    def key(wav: np.ndarray, extractor_identity: str, sample_rate: int = 16000) -> str:
+        """The cache key of ``wav`` processed by the extractor whose identity is given."""
+        digest = hashlib.sha256(audio_digest(wav, sample_rate).encode())
+        digest.update(b"\0" + extractor_identity.encode())
+        return digest.hexdigest()
+
+    def path(self, key: str) -> Path:
+        """Where the features for ``key`` live."""
+        return self.root / key[:2] / f"{key}.npy"
+
+    def get(self, key: str) -> np.ndarray | None:
+        """The cached features, or ``None`` (a damaged entry is removed and counts as a miss)."""
+        path = self.path(key)
+        if not path.is_file():
+            return None
+        try:
+            return np.load(path, allow_pickle=False)
+        except (OSError, ValueError, EOFError):
+            path.unlink(missing_ok=True)
+            return None
+
+    def put(self, key: str, features: np.ndarray) -> Path:
+        """Store ``features`` under ``key`` atomically; returns the file."""
+        path = self.path(key)
+        try:
+            save_npy_atomic(path, np.ascontiguousarray(features))
+        except OSError as exc:
+            raise OutputError(
+                f"cannot write the feature cache in {str(self.root)!r} ({exc.strerror or exc}); "
+                "pass --cache-dir or --no-cache"
+            ) from None
+        return path

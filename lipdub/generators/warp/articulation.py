@@ -1,0 +1,209 @@
+"""Audio to mouth shape by signal processing alone: the ``articulation`` audio extractor.
+
+Per 10 ms frame the speech-band loudness, the voicing (periodicity) and two spectral centroids
+(rough first and second formant regions) are measured and turned into mouth parameters:
+
+* ``opening`` in ``[0, 1]``: jaw/lip opening, driven by loudness, larger for voiced and for
+  open (high first formant) sounds;
+* ``spread`` in ``[-1, 1]``: lip width, positive for front vowels (high second formant),
+  negative (rounded lips) for back vowels;
+* ``voicing`` and ``loudness`` in ``[0, 1]``: the smoothed measurements themselves.
+
+The opening is smoothed like speech movements: it rises fast, falls slower, leads the sound
+by 20 ms, and a short zero-phase smoothing spreads each gesture over its neighbours
+(coarticulation). Silent runs of 200 ms or more are forced closed. Row ``j`` describes the
+time ``j / 100`` s.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+import numpy as np
+from scipy.ndimage import gaussian_filter1d
+
+from lipdub.components import AudioExtractor
+from lipdub.errors import InputError
+
+SAMPLE_RATE = 16000
+#: Feature rows per second.
+FRAMES_PER_SECOND = 100.0
+HOP = SAMPLE_RATE // int(FRAMES_PER_SECOND)
+WINDOW = 512
+FFT_SIZE = 2 * WINDOW
+#: Frames analysed at once (bounds memory on long audio).
+BLOCK = 2048
+#: Names of the feature columns, in order.
+COLUMNS: tuple[str, ...] = ("opening", "spread", "voicing", "loudness")
+OPENING, SPREAD, VOICING, LOUDNESS = range(4)
+
+#: Frames quieter than this (dBFS, speech band) are silence whatever the track's level.
+ABSOLUTE_FLOOR_DB = -62.0
+#: Frames this far below the track's speech level are silence.
+RELATIVE_FLOOR_DB = 38.0
+#: Loudness 0 at this many dB below the speech level (rises to 1 at the level).
+LOUDNESS_RANGE_DB = 30.0
+#: Time constants of the opening's rise and fall, seconds.
+ATTACK_S = 0.012
+RELEASE_S = 0.045
+#: The lips lead the sound slightly: the opening is shifted this much earlier, seconds.
+ANTICIPATION_S = 0.02
+#: Standard deviation of the coarticulation smoothing, seconds.
+COARTICULATION_S = 0.015
+#: Silent runs at least this long are forced closed (after a short closing ramp).
+PAUSE_S = 0.2
+CLOSING_RAMP_S = 0.06
+#: Openings below this are snapped to 0 (lips at rest), the rest rescaled.
+REST_OPENING = 0.06
+
+
+def _frames(padded: np.ndarray, first: int, count: int) -> np.ndarray:
+    """Hann-windowed frames ``first .. first + count`` of the padded signal, ``(count, WINDOW)``."""
+    index = (first + np.arange(count))[:, None] * HOP + np.arange(WINDOW)[None, :]
+    return padded[index] * np.hanning(WINDOW).astype(np.float32)
+
+
+def _band(freqs: np.ndarray, low: float, high: float) -> np.ndarray:
+    return (freqs >= low) & (freqs < high)
+
+
+def _centroid(power: np.ndarray, freqs: np.ndarray, low: float, high: float) -> np.ndarray:
+    band = _band(freqs, low, high)
+    weights = power[:, band]
+    total = weights.sum(axis=1) + 1e-12
+    return (weights @ freqs[band]) / total
+
+
+def _measure_frames(frames: np.ndarray) -> np.ndarray:
+    """Columns level_db, voicing, f1, f2 of a block of windowed frames."""
+    spectrum = np.fft.rfft(frames, n=FFT_SIZE, axis=1)
+    power = spectrum.real.astype(np.float64) ** 2 + spectrum.imag.astype(np.float64) ** 2
+    freqs = np.fft.rfftfreq(FFT_SIZE, 1.0 / SAMPLE_RATE)
+    window_power = float(np.sum(np.hanning(WINDOW) ** 2)) * FFT_SIZE / 2
+    speech = power[:, _band(freqs, 300.0, 3400.0)].sum(axis=1) / window_power
+    level_db = 10.0 * np.log10(speech + 1e-10)
+    # Periodicity: normalised autocorrelation peak at pitch lags (80-400 Hz), below 4 kHz.
+    # The FFT is twice the window, so the autocorrelation does not wrap around.
+    autocorr = np.fft.irfft(power * _band(freqs, 60.0, 4000.0), n=FFT_SIZE, axis=1)
+    lags = np.arange(SAMPLE_RATE // 400, SAMPLE_RATE // 80 + 1)
+    # Undo the triangular bias of the windowed autocorrelation.
+    peak = (autocorr[:, lags] / (1.0 - lags / WINDOW)).max(axis=1)
+    voicing = np.clip(peak / (autocorr[:, 0] + 1e-12), 0.0, 1.0)
+    # Fricatives put their energy high: discount voicing where the spectrum tilts up.
+    low = power[:, _band(freqs, 80.0, 1000.0)].sum(axis=1)
+    high = power[:, _band(freqs, 3000.0, 8000.0)].sum(axis=1)
+    voicing = voicing * np.clip(low / (low + high + 1e-12) * 1.5, 0.0, 1.0)
+    f1 = _centroid(power, freqs, 250.0, 1000.0)
+    f2 = _centroid(power, freqs, 900.0, 2800.0)
+    return np.stack([level_db, voicing, f1, f2], axis=1)
+
+
+def measure(wav: np.ndarray) -> dict[str, np.ndarray]:
+    """Raw per-frame measurements (100 per second, frame ``j`` centred on ``j / 100`` s):
+    speech-band level in dBFS, voicing in ``[0, 1]`` and the centroids (Hz) of the
+    250-1000 Hz and 900-2800 Hz regions."""
+    samples = np.asarray(wav, np.float32)
+    count = max(1, int(np.ceil(len(samples) / HOP)))
+    padded = np.zeros(count * HOP + WINDOW, np.float32)
+    padded[WINDOW // 2 : WINDOW // 2 + len(samples)] = samples
+    blocks = [
+        _measure_frames(_frames(padded, first, min(BLOCK, count - first)))
+        for first in range(0, count, BLOCK)
+    ]
+    table = np.concatenate(blocks)
+    return {name: table[:, i] for i, name in enumerate(("level_db", "voicing", "f1", "f2"))}
+
+
+def _smooth_asymmetric(values: np.ndarray, attack: float, release: float) -> np.ndarray:
+    """One-pole follower that rises with time constant ``attack`` and falls with ``release``
+    (in frames)."""
+    rise = 1.0 - np.exp(-1.0 / max(attack, 1e-6))
+    fall = 1.0 - np.exp(-1.0 / max(release, 1e-6))
+    out = np.empty_like(values)
+    state = 0.0
+    for j, value in enumerate(values.tolist()):
+        state += (rise if value > state else fall) * (value - state)
+        out[j] = state
+    return out
+
+
+def _pause_mask(silent: np.ndarray, fps: float) -> np.ndarray:
+    """Frames inside silent runs of at least ``PAUSE_S``, less a closing ramp at the start and
+    the anticipation of the next sound at the end."""
+    forced = np.zeros_like(silent)
+    min_run = int(round(PAUSE_S * fps))
+    ramp = int(round(CLOSING_RAMP_S * fps))
+    lead = int(round(2 * ANTICIPATION_S * fps))
+    start = None
+    for j, quiet in enumerate([*silent.tolist(), False]):
+        if quiet and start is None:
+            start = j
+        elif not quiet and start is not None:
+            if j - start >= min_run:
+                first = start + ramp if start > 0 else 0
+                last = j - lead if j < len(silent) else j
+                forced[first:last] = True
+            start = None
+    return forced
+
+
+def articulate(wav: np.ndarray) -> np.ndarray:
+    """Mouth parameters of ``wav`` (float32 mono 16 kHz) as ``(T, 4)`` float32, see
+    :data:`COLUMNS`; ``T = ceil(len(wav) / 160)`` (at least 1)."""
+    raw = measure(wav)
+    level = raw["level_db"]
+    speaking = level > ABSOLUTE_FLOOR_DB
+    if speaking.any():
+        reference = float(np.percentile(level[speaking], 95))
+    else:
+        reference = ABSOLUTE_FLOOR_DB
+    silent = ~speaking | (level < reference - RELATIVE_FLOOR_DB)
+    loudness = np.clip((level - (reference - LOUDNESS_RANGE_DB)) / LOUDNESS_RANGE_DB, 0.0, 1.0)
+    loudness[silent] = 0.0
+    voicing = np.where(silent, 0.0, raw["voicing"])
+    f1_open = np.clip((raw["f1"] - 350.0) / 400.0, 0.0, 1.0)
+    f2_front = np.clip((raw["f2"] - 1300.0) / 800.0, 0.0, 1.0)
+
+    fps = FRAMES_PER_SECOND
+    target = loudness**0.8 * (0.45 + 0.55 * voicing) * (0.7 + 0.3 * f1_open)
+    opening = _smooth_asymmetric(target, ATTACK_S * fps, RELEASE_S * fps)
+    opening = gaussian_filter1d(opening, COARTICULATION_S * fps, mode="nearest")
+    lead = int(round(ANTICIPATION_S * fps))
+    if lead > 0 and len(opening) > lead:
+        opening = np.concatenate([opening[lead:], np.repeat(opening[-1:], lead)])
+    opening = np.clip((opening - REST_OPENING) / (1.0 - REST_OPENING), 0.0, 1.0)
+    opening[_pause_mask(silent, fps)] = 0.0
+
+    weight = loudness * voicing
+    spread_raw = (2.0 * f2_front - 1.0) * weight
+    sigma = 2.5 * COARTICULATION_S * fps
+    spread = gaussian_filter1d(spread_raw, sigma, mode="nearest") / (
+        gaussian_filter1d(weight, sigma, mode="nearest") + 0.15
+    )
+    spread = np.clip(spread, -1.0, 1.0) * np.minimum(opening * 3.0, 1.0)
+    smooth_voicing = gaussian_filter1d(voicing, COARTICULATION_S * fps, mode="nearest")
+    smooth_loudness = gaussian_filter1d(loudness, COARTICULATION_S * fps, mode="nearest")
+    return np.stack([opening, spread, smooth_voicing, smooth_loudness], axis=1).astype(np.float32)
+
+
+class ArticulationExtractor(AudioExtractor):
+    """Mouth opening, lip spread, voicing and loudness at 100 frames per second, from signal
+    processing only (no weights)."""
+
+    name: ClassVar[str] = "articulation"
+    description: ClassVar[str] = "Mouth opening/spread from loudness, voicing and formants."
+    frames_per_second: ClassVar[float] = FRAMES_PER_SECOND
+
+    def __init__(self, **options: Any) -> None:
+        if options:
+            names = ", ".join(sorted(options))
+            raise InputError(f"audio extractor 'articulation' takes no options (got {names})")
+        super().__init__(**options)
+
+    def extract(self, wav: np.ndarray) -> np.ndarray:
+        """``(ceil(len(wav) / 160), 4)`` float32 rows of :data:`COLUMNS`, row ``j`` at
+        ``j / 100`` s."""
+        samples = np.asarray(wav, np.float32).reshape(-1)
+        if not np.all(np.isfinite(samples)):
+            raise InputError("the dub audio contains NaN or infinite samples")
+        return articulate(samples)

@@ -1,0 +1,162 @@
+"""The ``warp`` generator: moves the lower lip, jaw and lip corners of the source face to the
+mouth shape of the audio and paints the mouth opening. Needs no trained weights."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from lipdub.components import Generator
+from lipdub.errors import InputError
+from lipdub.faces import landmarks as lm
+from lipdub.generators.warp.articulation import OPENING, SPREAD
+from lipdub.generators.warp.interior import paint_cavity
+from lipdub.generators.warp.shape import SMOOTH_WEIGHTS, MouthPose, ShapeParams, build_mesh
+from lipdub.generators.warp.warp import warp_region
+from lipdub.types import Box, GeneratorInput, Patch
+
+#: The patch box reaches this share of the face height beyond the warped region, so that the
+#: blender's fade towards the box edge never touches moved pixels.
+BOX_MARGIN = 0.15
+#: Faces shorter than this (pixels, forehead to chin) are left as they are.
+MIN_FACE_PX = 12.0
+#: Smoothing of the displacement below the lower lip, as a share of the face height.
+SMOOTH_SIGMA = 0.04
+
+
+def _option_float(name: str, value: Any, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        number = float("nan")
+    if not low <= number <= high:
+        raise InputError(f"generator 'warp': option {name} must be a number in [{low}, {high}]")
+    return number
+
+
+def pose_from_audio(window: np.ndarray) -> MouthPose:
+    """The mouth pose for one video frame: the mean of its ``articulation`` rows (closed when
+    the window is empty)."""
+    rows = np.asarray(window, np.float32)
+    if rows.ndim != 2 or rows.shape[0] == 0 or rows.shape[1] <= SPREAD:
+        return MouthPose()
+    mean = rows.mean(axis=0)
+    return MouthPose(opening=float(mean[OPENING]), spread=float(mean[SPREAD]))
+
+
+def _unchanged(frame: np.ndarray, points: np.ndarray) -> Patch:
+    """The source pixels around the landmarks (or the whole frame if they are unusable)."""
+    height, width = frame.shape[:2]
+    finite = points[np.all(np.isfinite(points), axis=1)]
+    if len(finite) == 0:
+        return Patch(frame.copy(), (0, 0, width, height), match_color=False)
+    x1 = int(np.clip(np.floor(finite[:, 0].min()), 0, width - 1))
+    y1 = int(np.clip(np.floor(finite[:, 1].min()), 0, height - 1))
+    x2 = int(np.clip(np.ceil(finite[:, 0].max()) + 1, x1 + 1, width))
+    y2 = int(np.clip(np.ceil(finite[:, 1].max()) + 1, y1 + 1, height))
+    return Patch(frame[y1:y2, x1:x2].copy(), (x1, y1, x2, y2), match_color=False)
+
+
+def render_mouth(
+    frame: np.ndarray,
+    landmarks: np.ndarray,
+    pose: MouthPose,
+    params: ShapeParams | None = None,
+    teeth: bool = True,
+) -> Patch:
+    """A patch of ``frame`` around the lower face with the mouth moved to ``pose``.
+
+    Pixels outside the lips, jaw and chin region equal the source frame. Faces smaller than
+    :data:`MIN_FACE_PX` (forehead to chin) or with unusable landmarks are left unchanged.
+    """
+    params = params or ShapeParams()
+    height, width = frame.shape[:2]
+    points = np.asarray(landmarks, np.float64)
+    face_height = float(np.linalg.norm(points[lm.CHIN] - points[lm.FOREHEAD]))
+    if not np.all(np.isfinite(points)) or face_height < MIN_FACE_PX:
+        return _unchanged(frame, points)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mesh = build_mesh(points, pose, params)
+    if not (np.all(np.isfinite(mesh.source)) and np.all(np.isfinite(mesh.target))):
+        return _unchanged(frame, points)
+    reach = np.concatenate([mesh.source, mesh.target])
+    margin = BOX_MARGIN * mesh.axes.height
+    x1 = int(np.clip(np.floor(reach[:, 0].min() - margin), 0, width - 1))
+    y1 = int(np.clip(np.floor(reach[:, 1].min() - margin), 0, height - 1))
+    x2 = int(np.clip(np.ceil(reach[:, 0].max() + margin), x1 + 1, width))
+    y2 = int(np.clip(np.ceil(reach[:, 1].max() + margin), y1 + 1, height))
+    box: Box = (x1, y1, x2, y2)
+    crop, _ = warp_region(
+        frame,
+        mesh.source,
+        mesh.target,
+        mesh.triangles,
+        box,
+        smooth_weights=SMOOTH_WEIGHTS,
+        smooth_sigma=SMOOTH_SIGMA * mesh.axes.height,
+    )
+    source_crop = frame[box[1] : box[3], box[0] : box[2]]
+    crop = paint_cavity(
+        crop, mesh, np.array(box[:2], np.float32), teeth=teeth, source_crop=source_crop
+    )
+    return Patch(image=crop, box=box, match_color=False)
+
+
+class WarpGenerator(Generator):
+    """Weight-free lip sync: a piecewise-affine warp of the lower face driven by the
+    ``articulation`` audio features, with a painted mouth interior."""
+
+    name: ClassVar[str] = "warp"
+    description: ClassVar[str] = "Weight-free: warps the lower face to audio loudness/formants."
+    audio_extractor: ClassVar[str] = "articulation"
+    #: Four 10 ms rows: the mouth pose is averaged over one 25 fps frame.
+    audio_window_seconds: ClassVar[float] = 0.04
+    needs_weights: ClassVar[bool] = False
+    default_weights: ClassVar[str | None] = None
+    batch_size: ClassVar[int] = 8
+
+    def __init__(
+        self,
+        checkpoint: Path | None = None,
+        device: str = "cpu",
+        precision: str = "auto",
+        max_opening: float | str = 0.15,
+        jaw: float | str = 0.6,
+        teeth: bool | str = True,
+        **options: Any,
+    ) -> None:
+        if checkpoint is not None:
+            raise InputError("generator 'warp' uses no weights; drop --checkpoint")
+        if options:
+            names = ", ".join(sorted(options))
+            raise InputError(
+                f"generator 'warp': unknown option(s) {names} (known: max_opening, jaw, teeth)"
+            )
+        super().__init__(checkpoint=None, device=device, precision=precision)
+        self.params = ShapeParams(
+            max_gap=_option_float("max_opening", max_opening, 0.0, 0.4),
+            jaw_share=_option_float("jaw", jaw, 0.0, 1.0),
+        )
+        text = str(teeth).strip().lower()
+        if text not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
+            raise InputError(f"generator 'warp': option teeth must be true or false, got {teeth!r}")
+        self.teeth = text in {"1", "true", "yes", "on"}
+
+    def generate(self, items: Sequence[GeneratorInput]) -> list[Patch]:
+        """One patch per item: the lower face of ``item.frame`` moved to its audio's pose."""
+        patches = []
+        for item in items:
+            frame = item.frame
+            landmarks = item.face.landmarks
+            if landmarks is None:
+                x1, y1, x2, y2 = item.face.int_box(frame.shape[1], frame.shape[0])
+                patches.append(
+                    Patch(frame[y1:y2, x1:x2].copy(), (x1, y1, x2, y2), match_color=False)
+                )
+                continue
+            pose = pose_from_audio(item.audio)
+            patches.append(render_mouth(frame, landmarks, pose, self.params, self.teeth))
+        return patches

@@ -38,10 +38,30 @@ def make_clip(path: Path, seconds: float, width: int, height: int, fps: int = 25
         rng.integers(0, 255, (height, width, 3), dtype=np.uint8), (0, 0), 8
     )
     command = [
-        find_ffmpeg(), "-hide_banner", "-loglevel", "error", "-y",
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}", "-r", str(fps),
-        "-i", "-", "-c:v", "libx264", "-preset", "veryfast", "-crf", "20",
-        "-pix_fmt", "yuv420p", str(path),
+        find_ffmpeg(),
+        "-hide_banner",
+        "-loglevel",
+        "error",
+        "-y",
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{width}x{height}",
+        "-r",
+        str(fps),
+        "-i",
+        "-",
+        "-c:v",
+        "libx264",
+        "-preset",
+        "veryfast",
+        "-crf",
+        "20",
+        "-pix_fmt",
+        "yuv420p",
+        str(path),
     ]
     encoder = subprocess.Popen(command, stdin=subprocess.PIPE)
     assert encoder.stdin is not None
@@ -87,8 +107,13 @@ def main() -> None:
             checkpoint = work / "seeded.pth"
             save_checkpoint(seeded_wav2lip(0), checkpoint)
         request = DubRequest(
-            video=clip, audio=audio, output=work / "out.mp4", generator=args.generator,
-            checkpoint=checkpoint, precision=args.precision, device=args.device,
+            video=clip,
+            audio=audio,
+            output=work / "out.mp4",
+            generator=args.generator,
+            checkpoint=checkpoint,
+            precision=args.precision,
+            device=args.device,
         )
         start = time.perf_counter()
         summary = dub(request)

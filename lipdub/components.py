@@ -93,6 +93,19 @@ class Generator(Component):
     def generate(self, items: Sequence[GeneratorInput]) -> list[Patch]:
         """One patch per item: the new pixels and where they go in the frame."""
 
+    def load(self) -> None:  # noqa: B027
+        """Load weights now, before any frame is processed, so a missing or wrong checkpoint
+        fails fast. Optional (the default loads lazily on first use)."""
+
+    def extractor_defaults(self) -> dict[str, Any]:
+        """Options for the audio extractor when the user gives none (e.g. from checkpoint
+        metadata: the layer it was trained on). Optional."""
+        return {}
+
+    def check_extractor(self, extractor: AudioExtractor) -> None:  # noqa: B027
+        """Raise if ``extractor`` does not make the features this generator was trained on.
+        Optional."""
+
     def begin_shot(self, shot: int, faces: Sequence[Face | None]) -> None:  # noqa: B027
         """Called before the frames of a shot, with its tracked faces per source frame.
 

@@ -101,8 +101,23 @@ def make_talking_head(path: Path, seconds: float = 2.0, fps: int = 25, size: int
     raw = path.with_suffix(".rgb")
     raw.write_bytes(np.stack(frames).tobytes())
     run_ffmpeg(
-        "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{size}x{size}", "-r", str(fps),
-        "-i", str(raw), "-c:v", "libx264", "-pix_fmt", "yuv420p", "-crf", "12", str(path),
+        "-f",
+        "rawvideo",
+        "-pix_fmt",
+        "rgb24",
+        "-s",
+        f"{size}x{size}",
+        "-r",
+        str(fps),
+        "-i",
+        str(raw),
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        "-crf",
+        "12",
+        str(path),
     )
     raw.unlink()
     return path

@@ -78,8 +78,17 @@ def test_wrong_checkpoint(capsys, talking_head: Path, speech_wav: Path, tmp_path
     torch.save({"state_dict": {"conv.weight": torch.zeros(3, 3)}}, bogus)
     out = tmp_path / "o.mp4"
     code, err = run_cli(
-        capsys, talking_head, "--audio", speech_wav, "-g", "wav2lip", "--checkpoint", bogus,
-        "-o", out, "-q",
+        capsys,
+        talking_head,
+        "--audio",
+        speech_wav,
+        "-g",
+        "wav2lip",
+        "--checkpoint",
+        bogus,
+        "-o",
+        out,
+        "-q",
     )
     assert_clean_error(code, err, "other.pth")
     assert not out.exists()
@@ -95,8 +104,9 @@ def test_missing_weights_for_neural_generator(capsys, talking_head, speech_wav, 
 
 def test_output_is_never_an_input_or_overwritten(capsys, talking_head, speech_wav) -> None:
     before = digest(talking_head), digest(speech_wav)
-    code, err = run_cli(capsys, talking_head, "--audio", speech_wav, "-o", talking_head,
-                        "--overwrite")
+    code, err = run_cli(
+        capsys, talking_head, "--audio", speech_wav, "-o", talking_head, "--overwrite"
+    )
     assert_clean_error(code, err, "input")
     existing = talking_head.with_name("exists.mp4")
     existing.write_bytes(b"keep me")
@@ -117,7 +127,8 @@ def test_output_is_never_an_input_or_overwritten(capsys, talking_head, speech_wa
     ],
 )
 def test_bad_options(capsys, talking_head, speech_wav, tmp_path, args, fragment) -> None:
-    code, err = run_cli(capsys, talking_head, "--audio", speech_wav, "-o", tmp_path / "o.mp4",
-                        "-q", *args)
+    code, err = run_cli(
+        capsys, talking_head, "--audio", speech_wav, "-o", tmp_path / "o.mp4", "-q", *args
+    )
     assert_clean_error(code, err, fragment)
     assert not (tmp_path / "o.mp4").exists()

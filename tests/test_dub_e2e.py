@@ -22,8 +22,21 @@ def frames_of(path: Path) -> np.ndarray:
 @pytest.fixture(scope="module")
 def neural_dub(talking_head: Path, speech_wav: Path, seeded_checkpoint: Path, media_dir: Path):
     out = media_dir / "neural_dub.mp4"
-    code = main([str(talking_head), "--audio", str(speech_wav), "--checkpoint",
-                 str(seeded_checkpoint), "-g", "wav2lip", "-o", str(out), "-q", "--overwrite"])
+    code = main(
+        [
+            str(talking_head),
+            "--audio",
+            str(speech_wav),
+            "--checkpoint",
+            str(seeded_checkpoint),
+            "-g",
+            "wav2lip",
+            "-o",
+            str(out),
+            "-q",
+            "--overwrite",
+        ]
+    )
     assert code == 0
     return out
 
@@ -73,8 +86,23 @@ def test_still_image_input(tmp_path: Path, media_dir: Path, speech_wav: Path) ->
     raw.write_bytes(astronaut_face(200).tobytes())
     run_ffmpeg("-f", "rawvideo", "-pix_fmt", "rgb24", "-s", "200x200", "-i", str(raw), str(image))
     out = tmp_path / "still.mp4"
-    assert main([str(image), "--audio", str(speech_wav), "-g", "warp", "--fps", "20",
-                 "-o", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                str(image),
+                "--audio",
+                str(speech_wav),
+                "-g",
+                "warp",
+                "--fps",
+                "20",
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     info = probe(out)
     assert (info.width, info.height, info.fps) == (200, 200, 20)
     assert info.duration == pytest.approx(3.0, abs=0.1)
@@ -83,8 +111,23 @@ def test_still_image_input(tmp_path: Path, media_dir: Path, speech_wav: Path) ->
 def test_keep_policy_leaves_the_rest_untouched(tmp_path: Path, talking_head: Path) -> None:
     short = write_wav(tmp_path / "short.wav", speech_like(1.0, seed=3))
     out = tmp_path / "keep.mp4"
-    assert main([str(talking_head), "--audio", str(short), "-g", "warp", "--fit", "keep",
-                 "-o", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                str(talking_head),
+                "--audio",
+                str(short),
+                "-g",
+                "warp",
+                "--fit",
+                "keep",
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     info = probe(out)
     assert info.duration == pytest.approx(2.0, abs=0.08) and info.has_audio
     source, dubbed = frames_of(talking_head), frames_of(out)
@@ -95,12 +138,31 @@ def test_keep_policy_leaves_the_rest_untouched(tmp_path: Path, talking_head: Pat
 def test_frames_without_a_face_pass_through(tmp_path: Path, capsys) -> None:
     clip = make_talking_head(tmp_path / "face.mp4", seconds=1.2)
     blank = tmp_path / "blank.mp4"
-    run_ffmpeg("-f", "lavfi", "-i", "color=c=gray:s=256x256:r=25:d=0.8", "-c:v", "libx264",
-               "-pix_fmt", "yuv420p", str(blank))
+    run_ffmpeg(
+        "-f",
+        "lavfi",
+        "-i",
+        "color=c=gray:s=256x256:r=25:d=0.8",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(blank),
+    )
     joined = tmp_path / "joined.mp4"
-    run_ffmpeg("-i", str(clip), "-i", str(blank), "-filter_complex",
-               "[0:v][1:v]concat=n=2:v=1:a=0", "-c:v", "libx264", "-pix_fmt", "yuv420p",
-               str(joined))
+    run_ffmpeg(
+        "-i",
+        str(clip),
+        "-i",
+        str(blank),
+        "-filter_complex",
+        "[0:v][1:v]concat=n=2:v=1:a=0",
+        "-c:v",
+        "libx264",
+        "-pix_fmt",
+        "yuv420p",
+        str(joined),
+    )
     audio = write_wav(tmp_path / "a.wav", speech_like(2.0, seed=5))
     out = tmp_path / "out.mp4"
     assert main([str(joined), "--audio", str(audio), "-g", "warp", "-o", str(out)]) == 0

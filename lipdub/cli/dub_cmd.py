@@ -73,6 +73,9 @@ def dub_command(
         27.0, "--scene-threshold", help="Shot-cut sensitivity (PySceneDetect content threshold)."
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    no_cache: bool = typer.Option(
+        False, "--no-cache", help="Recompute audio features instead of using the feature cache."
+    ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logs (-v, -vv)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
@@ -101,6 +104,7 @@ def dub_command(
         batch_size=batch_size,
         scene_threshold=scene_threshold,
         overwrite=overwrite,
+        feature_cache=not no_cache,
         extractor_options={"model": model} if model else {},
     )
 

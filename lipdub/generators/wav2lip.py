@@ -164,6 +164,10 @@ class Wav2LipGenerator(Generator):
         return torch.from_numpy(np.ascontiguousarray(windows.transpose(0, 2, 1)))[:, None]
 
     # -- set-up ---------------------------------------------------------------------------
+    def load(self) -> None:
+        """Resolve and load the checkpoint now (a missing or wrong one fails fast)."""
+        self.model  # noqa: B018 - loads lazily
+
     @property
     def model(self) -> nn.Module:
         """The loaded network, moved to its device and memory format (loaded lazily)."""

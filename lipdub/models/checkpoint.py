@@ -151,8 +151,8 @@ def _keys(keys: list[str]) -> str:
 def identify_layout(state_dict: Mapping[str, torch.Tensor]) -> str | None:
     """The known layout ``state_dict`` matches or nearly matches, if any."""
     best, best_score = None, 0.0
+    pairs = {(key, tuple(tensor.shape)) for key, tensor in state_dict.items()}
     for name, layout in layouts().items():
-        pairs = {(key, tuple(tensor.shape)) for key, tensor in state_dict.items()}
         common = len(pairs & set(layout))
         score = common / max(len(layout), len(pairs))
         if score > best_score:
@@ -173,19 +173,21 @@ def check_layout(
         return
     problems = []
     if missing:
-        problems.append(f"{len(missing)} keys missing ({_keys(missing)})")
+        noun = "key" if len(missing) == 1 else "keys"
+        problems.append(f"{len(missing)} {noun} missing ({_keys(missing)})")
     if unexpected:
         problems.append(f"{len(unexpected)} unexpected ({_keys(unexpected)})")
     if mismatched:
         key, want, got = mismatched[0]
-        problems.append(
-            f"{len(mismatched)} shape mismatch ({key} expected {list(want)} got {list(got)})"
-        )
+        noun = "shape mismatch" if len(mismatched) == 1 else "shape mismatches"
+        problems.append(f"{len(mismatched)} {noun} ({key} expected {list(want)} got {list(got)})")
     message = f"{source} is not a {LAYOUT_DESCRIPTIONS.get(layout_name, layout_name)}: "
-    message += ", ".join(problems)
     other = identify_layout(state_dict)
     if other is not None and other != layout_name:
-        message += f"; it looks like a {LAYOUT_DESCRIPTIONS.get(other, other)} checkpoint"
+        message += f"it looks like a {LAYOUT_DESCRIPTIONS.get(other, other)} checkpoint ("
+        message += ", ".join(problems) + ")"
+    else:
+        message += ", ".join(problems)
     raise CheckpointError(message)
 
 
@@ -203,10 +205,13 @@ def _network_factories() -> dict[str, Callable[[], nn.Module]]:
 
 def load_network(path: Path | str, layout_name: str, device: str = "cpu") -> nn.Module:
     """Read, check and load a checkpoint of ``layout_name`` into its network, in eval mode."""
+    factories = _network_factories()
+    if layout_name not in factories:
+        raise ValueError(f"no network for layout {layout_name!r} (have {', '.join(factories)})")
     path = Path(path)
     state_dict = read_state_dict(path)
     check_layout(state_dict, layout_name, source=path.name)
-    model = _network_factories()[layout_name]()
+    model = factories[layout_name]()
     model.load_state_dict(state_dict, strict=True)
     return model.to(device).eval()
 

@@ -79,14 +79,19 @@ def build_components(
     extractor_cls = get_component("audio_extractors", generator_cls.audio_extractor)
     blender_cls = get_component("blenders", blender)
     tracker_cls = get_component("face_trackers", tracker)
+    built_generator = generator_cls(
+        checkpoint=checkpoint,
+        device=device,
+        precision=precision,
+        **(generator_options or {}),
+    )
+    options = {**built_generator.extractor_defaults(), **(extractor_options or {})}
+    built_extractor = extractor_cls(**options)
+    built_generator.check_extractor(built_extractor)
+    built_generator.load()
     return Components(
-        generator=generator_cls(
-            checkpoint=checkpoint,
-            device=device,
-            precision=precision,
-            **(generator_options or {}),
-        ),
-        extractor=extractor_cls(**(extractor_options or {})),
+        generator=built_generator,
+        extractor=built_extractor,
         tracker=tracker_cls(**(tracker_options or {})),
         blender=blender_cls(),
     )

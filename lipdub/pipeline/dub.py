@@ -15,6 +15,8 @@ from typing import Any
 
 import numpy as np
 
+from lipdub.audio.cache import FeatureCache
+from lipdub.audio.features import compute_features
 from lipdub.audio.windows import frame_windows, window_starts
 from lipdub.errors import InputError
 from lipdub.faces.selection import parse_face_mode
@@ -54,6 +56,7 @@ class DubRequest:
     batch_size: int | None = None
     scene_threshold: float = 27.0
     overwrite: bool = False
+    feature_cache: bool = True
     extractor_options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -174,7 +177,8 @@ def _run(
     plan = plan_frames(analysis.n_frames, n_audio_frames, request.fit)
 
     with timer("features"):
-        features = parts.extractor.extract(wav)
+        cache = FeatureCache() if request.feature_cache else None
+        features = compute_features(wav, parts.extractor, cache)
     extractor = parts.extractor
     window = max(1, round(parts.generator.audio_window_seconds * extractor.frames_per_second))
     starts = window_starts(

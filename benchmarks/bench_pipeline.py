@@ -83,6 +83,37 @@ def make_audio(path: Path, seconds: float) -> None:
     write_wav(path, speech_like(seconds))
 
 
+def run_dub(spec: dict) -> None:
+    """Child process: run one dub and print its summary as JSON (its own peak RSS too)."""
+    from lipdub.pipeline.dub import DubRequest, dub
+
+    request = DubRequest(
+        video=Path(spec["video"]),
+        audio=Path(spec["audio"]),
+        output=Path(spec["output"]),
+        generator=spec["generator"],
+        checkpoint=Path(spec["checkpoint"]) if spec["checkpoint"] else None,
+        precision=spec["precision"],
+        device=spec["device"],
+    )
+    start = time.perf_counter()
+    summary = dub(request)
+    wall = time.perf_counter() - start
+    print(
+        json.dumps(
+            {
+                "generator": summary.generator,
+                "frames": summary.frames,
+                "duration": summary.duration,
+                "wall_s": wall,
+                "python_peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+                "ffmpeg_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024,
+                "stages_s": summary.seconds,
+            }
+        )
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seconds", type=float, default=6.0)
@@ -91,11 +122,14 @@ def main() -> None:
     parser.add_argument("--size", default="1280x720")
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--json", action="store_true", help="print one JSON line")
+    parser.add_argument("--run", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.run:
+        run_dub(json.loads(args.run))
+        return
     width, height = (int(v) for v in args.size.split("x"))
 
     from lipdub.models.checkpoint import save_checkpoint, seeded_wav2lip
-    from lipdub.pipeline.dub import DubRequest, dub
 
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
@@ -106,32 +140,37 @@ def main() -> None:
         if args.generator.startswith("wav2lip"):
             checkpoint = work / "seeded.pth"
             save_checkpoint(seeded_wav2lip(0), checkpoint)
-        request = DubRequest(
-            video=clip,
-            audio=audio,
-            output=work / "out.mp4",
-            generator=args.generator,
-            checkpoint=checkpoint,
-            precision=args.precision,
-            device=args.device,
+        spec = {
+            "video": str(clip),
+            "audio": str(audio),
+            "output": str(work / "out.mp4"),
+            "generator": args.generator,
+            "checkpoint": str(checkpoint) if checkpoint else None,
+            "precision": args.precision,
+            "device": args.device,
+        }
+        # The dub runs in its own process so its peak memory (and its ffmpeg children's) is
+        # measured without the set-up above.
+        child = subprocess.run(
+            [sys.executable, __file__, "--run", json.dumps(spec)],
+            check=True,
+            capture_output=True,
+            text=True,
         )
-        start = time.perf_counter()
-        summary = dub(request)
-        wall = time.perf_counter() - start
-    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        run = json.loads(child.stdout.strip().splitlines()[-1])
+    wall = run["wall_s"]
     result = {
-        "generator": summary.generator,
+        "generator": run["generator"],
         "precision": args.precision,
         "size": args.size,
-        "seconds_of_video": round(summary.duration, 2),
-        "frames": summary.frames,
+        "seconds_of_video": round(run["duration"], 2),
+        "frames": run["frames"],
         "wall_s": round(wall, 2),
-        "frames_per_s": round(summary.frames / wall, 1),
-        "realtime_factor": round(summary.duration / wall, 3),
-        "peak_rss_mb": round(own, 0),
-        "peak_rss_ffmpeg_mb": round(children, 0),
-        "stages_s": {k: round(v, 2) for k, v in summary.seconds.items()},
+        "frames_per_s": round(run["frames"] / wall, 1),
+        "realtime_factor": round(run["duration"] / wall, 3),
+        "peak_rss_mb": round(run["python_peak_rss_mb"]),
+        "peak_rss_ffmpeg_mb": round(run["ffmpeg_peak_rss_mb"]),
+        "stages_s": {k: round(v, 2) for k, v in run["stages_s"].items()},
     }
     if args.json:
         print(json.dumps(result))

@@ -25,7 +25,12 @@ from lipdub.media.probe import MediaInfo, probe
 from lipdub.media.reader import VideoReader, read_image
 from lipdub.media.writer import VideoWriter, check_output_path
 from lipdub.pipeline.analysis import Analysis, analyse
-from lipdub.pipeline.components import Components, build_components, choose_generator
+from lipdub.pipeline.components import (
+    Components,
+    GeneratorChoice,
+    build_components,
+    choose_generator,
+)
 from lipdub.pipeline.fit import FitPolicy, FramePlan, plan_frames
 from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
 from lipdub.pipeline.source import ReadFrames, output_frames
@@ -150,7 +155,7 @@ def _run(
     info: MediaInfo,
     wav: np.ndarray,
     duration: float,
-    choice: Any,
+    choice: GeneratorChoice,
     parts: Components,
     progress: ProgressCallback,
     timer: StageTimer,
@@ -158,6 +163,10 @@ def _run(
 ) -> DubSummary:
     fps = float(request.fps or info.fps or DEFAULT_STILL_FPS)
     read = _frame_reader(request.video, info, fps)
+    with timer("features"):
+        cache = FeatureCache() if request.feature_cache else None
+        features = compute_features(wav, parts.extractor, cache)
+
     n_audio_frames = max(1, int(round(duration * fps)))
     limit = 1 if info.is_still else (n_audio_frames if request.fit.short == "trim" else None)
     total = min(filter(None, (limit, info.n_frames)), default=None)
@@ -176,9 +185,6 @@ def _run(
         raise InputError(f"{request.video}: no video frames could be decoded")
     plan = plan_frames(analysis.n_frames, n_audio_frames, request.fit)
 
-    with timer("features"):
-        cache = FeatureCache() if request.feature_cache else None
-        features = compute_features(wav, parts.extractor, cache)
     extractor = parts.extractor
     window = max(1, round(parts.generator.audio_window_seconds * extractor.frames_per_second))
     starts = window_starts(

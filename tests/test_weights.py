@@ -132,3 +132,27 @@ def test_models_cli(local_hub: str, tiny_spec, monkeypatch, capsys) -> None:
     assert capsys.readouterr().out.strip() == pulled
     assert main(["models", "list", "--json"]) == 0
     assert '"cached": true' in capsys.readouterr().out
+
+
+def fake_hf_snapshot(hf_home: Path, repo: str) -> Path:
+    """Lay out a model in the Hugging Face cache the way a download leaves it."""
+    commit = "1" * 40
+    root = hf_home / "hub" / ("models--" + repo.replace("/", "--"))
+    snapshot = root / "snapshots" / commit
+    snapshot.mkdir(parents=True)
+    (root / "refs").mkdir()
+    (root / "refs" / "main").write_text(commit)
+    (snapshot / "config.json").write_text("{}")
+    return snapshot
+
+
+def test_model_repositories_are_found_in_the_hf_cache(capsys, monkeypatch, tmp_path) -> None:
+    import huggingface_hub.constants as hf_constants
+
+    hf_home = tmp_path / "hf"
+    monkeypatch.setattr(hf_constants, "HF_HUB_CACHE", str(hf_home / "hub"))
+    assert main(["models", "path", "hubert-base"]) != 0
+    assert "lipdub models pull hubert-base" in capsys.readouterr().err
+    snapshot = fake_hf_snapshot(hf_home, "facebook/hubert-base-ls960")
+    assert main(["models", "path", "hubert-base"]) == 0
+    assert Path(capsys.readouterr().out.strip()) == snapshot

@@ -1,9 +1,18 @@
-"""``lipdub dub VIDEO --audio AUDIO`` (also reachable as plain ``lipdub VIDEO --audio AUDIO``)."""
+"""``lipdub dub VIDEO --audio AUDIO`` (also reachable as plain ``lipdub VIDEO --audio AUDIO``).
+
+The dub options are defined once (:func:`dub_options`) and shared with ``lipdub batch``
+through :func:`with_dub_options`; :func:`request_from_options` turns their values into a
+:class:`~lipdub.pipeline.dub.DubRequest`.
+"""
 
 from __future__ import annotations
 
+import functools
+import inspect
 import logging
+from collections.abc import Callable, Mapping
 from pathlib import Path
+from typing import Any
 
 import typer
 
@@ -26,14 +35,7 @@ def parse_pads(values: list[int] | None) -> tuple[int, int, int, int]:
     return top, bottom, left, right
 
 
-def dub_command(
-    video: Path = typer.Argument(..., help="Video (any format ffmpeg reads) or a still image."),
-    audio: Path = typer.Option(
-        ..., "--audio", "-a", help="The new audio: an audio file or a video with an audio stream."
-    ),
-    output: Path | None = typer.Option(
-        None, "--output", "-o", help="Output file (default: <video>_dubbed.mp4 beside the input)."
-    ),
+def dub_options(
     generator: str = typer.Option(
         "auto",
         "--generator",
@@ -80,37 +82,103 @@ def dub_command(
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logs (-v, -vv)."),
     debug: bool = typer.Option(False, "--debug", help="Show tracebacks on errors."),
 ) -> None:
-    """Redraw the mouth in VIDEO to match AUDIO and write a new video."""
+    """The options of every dub (only the signature is used)."""
+
+
+#: Option names that configure a dub, with their defaults (``lipdub batch`` manifests may set
+#: these per row).
+DUB_OPTION_DEFAULTS: dict[str, Any] = {
+    name: param.default.default
+    for name, param in inspect.signature(dub_options, eval_str=True).parameters.items()
+}
+
+
+def with_dub_options(command: Callable[..., None]) -> Callable[..., None]:
+    """Give ``command`` (which takes ``**options``) every option of :func:`dub_options`.
+
+    Typer reads the combined signature; the command receives the dub options in ``options``.
+    """
+    keyword = inspect.Parameter.KEYWORD_ONLY
+    own = [
+        param.replace(kind=keyword)
+        for param in inspect.signature(command, eval_str=True).parameters.values()
+        if param.kind is not inspect.Parameter.VAR_KEYWORD
+    ]
+    shared = [
+        param.replace(kind=keyword)
+        for param in inspect.signature(dub_options, eval_str=True).parameters.values()
+    ]
+
+    @functools.wraps(command)
+    def wrapper(**kwargs: Any) -> None:
+        command(**kwargs)
+
+    params = own + shared
+    wrapper.__signature__ = inspect.Signature(params)  # type: ignore[attr-defined]
+    wrapper.__annotations__ = {param.name: param.annotation for param in params}
+    return wrapper
+
+
+def apply_log_level(options: Mapping[str, Any]) -> None:
+    """``-v`` / ``-vv``: more logs."""
+    verbose = options.get("verbose") or 0
     if verbose:
         logging.getLogger().setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
+
+
+def request_from_options(
+    video: Path, audio: Path, output: Path | None, options: Mapping[str, Any]
+) -> DubRequest:
+    """The :class:`DubRequest` for the given dub options (missing ones take their defaults)."""
+    values = {**DUB_OPTION_DEFAULTS, **options}
+    precision, fps = values["precision"], values["fps"]
     if precision not in PRECISIONS:
         raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}")
     if fps is not None and fps <= 0:
         raise InputError("--fps must be positive")
-    request = DubRequest(
+    if values["batch_size"] is not None and values["batch_size"] < 1:
+        raise InputError("--batch-size must be at least 1")
+    return DubRequest(
         video=video,
         audio=audio,
         output=output,
-        generator=generator,
-        checkpoint=checkpoint,
-        blender=blender,
-        tracker=tracker,
-        face=face,
-        pads=parse_pads(pads),
+        generator=values["generator"],
+        checkpoint=values["checkpoint"],
+        blender=values["blender"],
+        tracker=values["tracker"],
+        face=values["face"],
+        pads=parse_pads(values["pads"]),
         fps=fps,
-        fit=FitPolicy.parse(fit),
-        device=device,
-        precision="fp32" if fp32 else precision,
-        batch_size=batch_size,
-        scene_threshold=scene_threshold,
-        overwrite=overwrite,
-        feature_cache=not no_cache,
-        extractor_options={"model": model} if model else {},
+        fit=FitPolicy.parse(values["fit"]),
+        device=values["device"],
+        precision="fp32" if values["fp32"] else precision,
+        batch_size=values["batch_size"],
+        scene_threshold=values["scene_threshold"],
+        overwrite=values["overwrite"],
+        feature_cache=not values["no_cache"],
+        extractor_options={"model": values["model"]} if values["model"] else {},
     )
+
+
+@with_dub_options
+def dub_command(
+    video: Path = typer.Argument(..., help="Video (any format ffmpeg reads) or a still image."),
+    audio: Path = typer.Option(
+        ..., "--audio", "-a", help="The new audio: an audio file or a video with an audio stream."
+    ),
+    output: Path | None = typer.Option(
+        None, "--output", "-o", help="Output file (default: <video>_dubbed.mp4 beside the input)."
+    ),
+    **options: Any,
+) -> None:
+    """Redraw the mouth in VIDEO to match AUDIO and write a new video."""
+    apply_log_level(options)
+    request = request_from_options(video, audio, output, options)
+    quiet = options["quiet"]
 
     def notify(line: str) -> None:
         if not quiet:
-            err_console.print(line, highlight=False)
+            err_console.print(line, highlight=False, soft_wrap=True)
 
     if quiet:
         summary = dub(request, no_progress, notify=notify)

@@ -10,7 +10,7 @@ from rich.table import Table
 
 from lipdub.cli.render import err_console
 from lipdub.errors import WeightsMissingError
-from lipdub.weights.registry import cached_path, get_spec, pull, weight_specs
+from lipdub.weights.registry import cached_path, get_spec, local_path, pull, weight_specs
 
 models_app = typer.Typer(help="Public checkpoints: list, download (pull) and locate them.")
 
@@ -18,19 +18,21 @@ models_app = typer.Typer(help="Public checkpoints: list, download (pull) and loc
 @models_app.command("list")
 def list_models(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """List known checkpoints and whether they are in the local cache."""
-    rows = [
-        {
-            "name": spec.name,
-            "file": spec.filename,
-            "size": spec.size,
-            "sha256": spec.sha256,
-            "sources": list(spec.repos),
-            "cached": cached_path(spec).is_file(),
-            "path": str(cached_path(spec)),
-            "description": spec.description,
-        }
-        for spec in weight_specs().values()
-    ]
+    rows = []
+    for spec in weight_specs().values():
+        local = local_path(spec)
+        rows.append(
+            {
+                "name": spec.name,
+                "file": spec.filename or f"{spec.repos[0]} (model repository)",
+                "size": spec.size,
+                "sha256": spec.sha256 or None,
+                "sources": list(spec.repos),
+                "cached": local is not None,
+                "path": str(local) if local else None,
+                "description": spec.description,
+            }
+        )
     if as_json:
         typer.echo(json.dumps(rows, indent=2))
         return
@@ -66,11 +68,12 @@ def pull_model(
 def model_path(name: str = typer.Argument(..., help="A name from `lipdub models list`.")) -> None:
     """Print where a checkpoint is cached (error if it has not been pulled)."""
     spec = get_spec(name)
-    path = cached_path(spec)
-    if not path.is_file():
+    path = local_path(spec)
+    if path is None:
+        where = "the Hugging Face cache" if spec.snapshot else str(cached_path(spec))
         raise WeightsMissingError(
             f"{spec.name} is not downloaded: run `lipdub models pull {spec.name}` "
-            f"(it would be stored at {path})"
+            f"(it would be stored in {where})"
         )
     typer.echo(str(path))
 

@@ -32,6 +32,13 @@ class WeightSpec:
     licence: str = ""
     #: Names of components that use it (shown by ``lipdub models list``).
     used_by: tuple[str, ...] = field(default_factory=tuple)
+    #: A whole Hugging Face model repository (transformers format) rather than one file. It
+    #: is stored in the Hugging Face cache; no digests are published for its files, so a pull
+    #: checks that the files arrived, not their contents. ``filename`` and ``sha256`` are
+    #: empty and ``size`` is approximate.
+    snapshot: bool = False
+    #: Which files of a snapshot repository to fetch.
+    snapshot_patterns: tuple[str, ...] = ("*.json", "*.safetensors", "*.txt")
 
 
 def normalise_name(name: str) -> str:
@@ -81,13 +88,32 @@ def get_spec(name: str) -> WeightSpec:
 
 
 def cached_path(spec: WeightSpec) -> Path:
-    """Where ``spec`` lives in the model cache (whether or not it is there)."""
+    """Where a single-file ``spec`` lives in the model cache (whether or not it is there)."""
     return models_dir() / spec.filename
 
 
+def local_path(spec: WeightSpec) -> Path | None:
+    """The downloaded file (or snapshot folder) of ``spec``, or None if it is not local."""
+    if spec.snapshot:
+        from huggingface_hub import snapshot_download
+
+        try:
+            return Path(
+                snapshot_download(
+                    spec.repos[0],
+                    allow_patterns=list(spec.snapshot_patterns),
+                    local_files_only=True,
+                )
+            )
+        except Exception:  # not in the Hugging Face cache
+            return None
+    path = cached_path(spec)
+    return path if path.is_file() else None
+
+
 def is_available(name: str) -> bool:
-    """Whether the checkpoint ``name`` is in the local cache."""
-    return cached_path(get_spec(name)).is_file()
+    """Whether the checkpoint ``name`` is downloaded."""
+    return local_path(get_spec(name)) is not None
 
 
 def resolve_weights(name: str | None, checkpoint: Path | str | None = None) -> Path:
@@ -148,6 +174,8 @@ def pull(
     public hub.
     """
     spec = get_spec(name)
+    if spec.snapshot:
+        return _pull_snapshot(spec, force=force, endpoint=endpoint)
     target = cached_path(spec)
     if target.is_file() and not force:
         return target
@@ -178,4 +206,32 @@ def pull(
     raise DownloadError(
         f"could not download {spec.filename} ({tried}); download it by hand and pass "
         f"--checkpoint PATH, or copy it to {target}"
+    )
+
+
+def _pull_snapshot(spec: WeightSpec, *, force: bool, endpoint: str | None) -> Path:
+    """Download a model repository into the Hugging Face cache (where transformers finds it)."""
+    from huggingface_hub import snapshot_download
+
+    failures: list[str] = []
+    for repo in spec.repos:
+        try:
+            folder = Path(
+                snapshot_download(
+                    repo,
+                    allow_patterns=list(spec.snapshot_patterns),
+                    force_download=force,
+                    endpoint=endpoint or os.environ.get("LIPDUB_HF_ENDPOINT"),
+                )
+            )
+        except Exception as exc:
+            failures.append(f"{repo}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+            continue
+        if not (folder / "config.json").is_file():
+            failures.append(f"{repo}: no config.json in the download")
+            continue
+        return folder
+    raise DownloadError(
+        f"could not download {spec.name} ({'; '.join(failures)}); save the model with "
+        "save_pretrained to a folder and pass --model DIR"
     )

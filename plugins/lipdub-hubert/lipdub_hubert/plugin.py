@@ -5,6 +5,33 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lipdub.hookspecs import hookimpl
+from lipdub.weights.registry import WeightSpec
+
+#: The pretrained speech models the extractors default to (Hugging Face repositories).
+MODEL_SPECS = (
+    WeightSpec(
+        name="hubert-base",
+        filename="",
+        sha256="",
+        size=377_000_000,
+        repos=("facebook/hubert-base-ls960",),
+        description="HuBERT base (LibriSpeech 960 h): the `hubert` extractor's default model",
+        licence="Apache-2.0 (facebook/hubert-base-ls960 model card)",
+        used_by=("hubert", "wav2lip-hubert"),
+        snapshot=True,
+    ),
+    WeightSpec(
+        name="contentvec",
+        filename="",
+        sha256="",
+        size=378_000_000,
+        repos=("lengyue233/content-vec-best",),
+        description="ContentVec (HuBERT architecture + final projection), transformers format",
+        licence="MIT (ContentVec); check the model card",
+        used_by=("contentvec", "wav2lip-contentvec"),
+        snapshot=True,
+    ),
+)
 
 
 @hookimpl
@@ -22,3 +49,9 @@ def register_generators(register: Callable[[type], None]) -> None:
 
     register(Wav2LipHubertGenerator)
     register(Wav2LipContentVecGenerator)
+
+
+@hookimpl
+def register_weights(register: Callable[[WeightSpec], None]) -> None:
+    for spec in MODEL_SPECS:
+        register(spec)

@@ -15,7 +15,6 @@ from lipdub.errors import InputError, WeightsMissingError
 
 WEIGHT_SUFFIXES = (".safetensors", ".bin")
 _SAMPLE_BYTES = 1 << 20
-_TRUE = {"1", "on", "yes", "true"}
 
 
 @dataclass(frozen=True)
@@ -25,19 +24,6 @@ class ResolvedModel:
     label: str
     path: Path
     fingerprint: str
-
-
-def hf_offline() -> bool:
-    """Whether Hugging Face offline mode is on (env now, or as huggingface_hub read it)."""
-    for var in ("HF_HUB_OFFLINE", "TRANSFORMERS_OFFLINE"):
-        if os.environ.get(var, "").strip().lower() in _TRUE:
-            return True
-    try:
-        from huggingface_hub import constants
-
-        return bool(constants.HF_HUB_OFFLINE)
-    except ImportError:  # pragma: no cover - huggingface_hub is a lipdub dependency
-        return False
 
 
 def looks_like_path(model: str) -> bool:
@@ -96,19 +82,15 @@ def _missing(model: str, what: str, pull_name: str, reason: str = "") -> Weights
 
 
 def _from_hub(model: str, what: str, pull_name: str) -> Path:
+    """The local copy of hub id ``model`` in the Hugging Face cache; never downloads (a dub
+    must not reach the network: ``lipdub models pull`` does that)."""
     from huggingface_hub import snapshot_download
 
-    patterns = ["*.json", "*.safetensors", "*.bin"]
+    patterns = ["*.json", "*.safetensors", "*.bin", "*.txt"]
     try:
         return Path(snapshot_download(model, local_files_only=True, allow_patterns=patterns))
-    except Exception:  # not in the cache (or a bad id): try the hub unless offline
-        if hf_offline():
-            raise _missing(model, what, pull_name) from None
-    try:
-        return Path(snapshot_download(model, allow_patterns=patterns))
-    except Exception as exc:
-        reason = f"download failed: {type(exc).__name__}"
-        raise _missing(model, what, pull_name, reason) from None
+    except Exception:  # not in the cache, or not a valid id
+        raise _missing(model, what, pull_name) from None
 
 
 def resolve_model(model: str, what: str, pull_name: str) -> ResolvedModel:

@@ -350,3 +350,47 @@ def test_syncnet_variant_gives_sync_probabilities():
     assert bool((audio >= 0).all()) and bool((face >= 0).all())
     probability = sync_probability(audio, face)
     assert probability.shape == (4,) and bool(((probability >= 0) & (probability <= 1)).all())
+
+
+@pytest.mark.slow
+def test_generator_variant_dubs_through_the_cli(tiny_hubert, tmp_path, capsys):
+    """`lipdub VIDEO --audio A --generator wav2lip-hubert --checkpoint CKPT --model DIR`."""
+    from lipdub_hubert.checkpoint import NetworkMeta, make_random_checkpoint
+
+    from lipdub.cli.app import main
+    from lipdub.media.probe import probe
+    from tests.conftest import make_talking_head
+
+    meta = NetworkMeta(
+        arch="wav2lip-hubert", extractor="hubert", model=tiny_hubert.name, layer=2, feature_dim=32
+    )
+    checkpoint = make_random_checkpoint(tmp_path / "ckpt.pth", meta, seed=3)
+    clip = make_talking_head(tmp_path / "face.mp4", seconds=1.0, size=160)
+    audio = _write_wav(tmp_path / "dub.wav", 1.4)
+    out = tmp_path / "out.mp4"
+    args = [
+        str(clip),
+        "--audio",
+        str(audio),
+        "--generator",
+        "wav2lip-hubert",
+        "--checkpoint",
+        str(checkpoint),
+        "--model",
+        str(tiny_hubert),
+        "-o",
+        str(out),
+        "-q",
+    ]
+    assert main(args) == 0
+    info = probe(out)
+    assert (info.width, info.height, info.has_audio) == (160, 160, True)
+    assert info.duration == pytest.approx(1.4, abs=0.06)
+    # features from another model than the checkpoint was trained with are refused
+    import shutil
+
+    other_model = shutil.copytree(tiny_hubert, tmp_path / "another-hubert")
+    mismatch = [*args[:8], str(other_model), "-o", str(tmp_path / "x.mp4"), "-q"]
+    assert main(mismatch) != 0
+    assert "another-hubert" in capsys.readouterr().err
+    assert not (tmp_path / "x.mp4").exists()

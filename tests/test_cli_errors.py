@@ -132,3 +132,21 @@ def test_bad_options(capsys, talking_head, speech_wav, tmp_path, args, fragment)
     )
     assert_clean_error(code, err, fragment)
     assert not (tmp_path / "o.mp4").exists()
+
+
+def test_ctrl_c_exits_130_with_a_message(capsys, monkeypatch, talking_head, speech_wav, tmp_path):
+    import lipdub.pipeline.dub as pipeline
+
+    real_output_frames = pipeline.output_frames
+
+    def interrupted(*args, **kwargs):  # Ctrl-C while frames are being written
+        frames = real_output_frames(*args, **kwargs)
+        yield next(frames)
+        yield next(frames)
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pipeline, "output_frames", interrupted)
+    out = tmp_path / "o.mp4"
+    code, err = run_cli(capsys, talking_head, "--audio", speech_wav, "-g", "warp", "-o", out, "-q")
+    assert code == 130 and "interrupted" in err
+    assert not out.exists() and not list(tmp_path.iterdir())

@@ -16,6 +16,8 @@ from lipdub.cli.render import err_console
 from lipdub.errors import LipdubError
 
 DEFAULT_COMMAND = "dub"
+INTERRUPTED = 130
+INTERRUPTED_MESSAGE = "[bold red]interrupted[/]: nothing partial was left behind"
 
 
 class DefaultCommandGroup(TyperGroup):
@@ -55,12 +57,14 @@ def _root(
 
 
 def _register_commands() -> None:
-    from lipdub.cli import dub_cmd, models_cmd, plugins_cmd
+    from lipdub.cli import dub_cmd, eval_cmd, models_cmd, plugins_cmd, train_cmd
     from lipdub.plugins import pm
 
     dub_cmd.register(app)
     plugins_cmd.register(app)
     models_cmd.register(app)
+    eval_cmd.register(app)
+    train_cmd.register(app)
     try:
         from lipdub.cli import features_cmd
     except ImportError:  # pragma: no cover - optional module
@@ -88,15 +92,19 @@ def main(argv: list[str] | None = None) -> int:
 
         load_plugins()
         _register_commands()
-        app(args=args, prog_name="lipdub", standalone_mode=False)
+        result = app(args=args, prog_name="lipdub", standalone_mode=False)
+        if isinstance(result, int) and not isinstance(result, bool) and result != 0:
+            if result == INTERRUPTED:  # typer turns Ctrl-C into this exit code
+                err_console.print(INTERRUPTED_MESSAGE)
+            return result
     except LipdubError as exc:
         if debug:
             raise
         err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
         return exc.exit_code
     except KeyboardInterrupt:
-        err_console.print("[bold red]interrupted[/]: no output was written")
-        return 130
+        err_console.print(INTERRUPTED_MESSAGE)
+        return INTERRUPTED
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

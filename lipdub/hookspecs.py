@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     import typer
 
     from lipdub.components import AudioExtractor, Blender, FaceTracker, Generator
+    from lipdub.eval.metric_plugins import EvalMetric
     from lipdub.weights.registry import WeightSpec
 
 hookspec = pluggy.HookspecMarker("lipdub")
@@ -45,6 +46,11 @@ def register_blenders(register: Callable[[type[Blender]], None]) -> None:
 @hookspec
 def register_weights(register: Callable[[WeightSpec], None]) -> None:
     """Register downloadable checkpoints (:class:`~lipdub.weights.registry.WeightSpec`)."""
+
+
+@hookspec
+def register_eval_metrics(register: Callable[[type[EvalMetric]], None]) -> None:
+    """Register :class:`~lipdub.eval.metric_plugins.EvalMetric` subclasses for ``lipdub eval``."""
 
 
 @hookspec

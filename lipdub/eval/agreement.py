@@ -31,13 +31,21 @@ def mouth_openings(frames: Iterable[np.ndarray]) -> np.ndarray:
             if not faces:
                 openings.append(np.nan)
                 continue
-            points = max(faces, key=lambda f: f.area).landmarks
-            gap = np.linalg.norm(points[UPPER_LIP_INNER_MID] - points[LOWER_LIP_INNER_MID])
-            height = np.linalg.norm(points[FOREHEAD] - points[CHIN])
-            openings.append(gap / max(height, 1e-6))
+            openings.append(opening_of(max(faces, key=lambda f: f.area).landmarks))
     finally:
         tracker.close()
     return np.asarray(openings, dtype=np.float64)
+
+
+def face_height(points: np.ndarray) -> float:
+    """Forehead-to-chin distance of 468 face-mesh points (the size metrics are divided by)."""
+    return float(np.linalg.norm(points[FOREHEAD] - points[CHIN]))
+
+
+def opening_of(points: np.ndarray) -> float:
+    """Inner-lip gap / face height of one face's 468 face-mesh points."""
+    gap = np.linalg.norm(points[UPPER_LIP_INNER_MID] - points[LOWER_LIP_INNER_MID])
+    return float(gap / max(face_height(points), 1e-6))
 
 
 def loudness_per_frame(wav: np.ndarray, fps: float, n_frames: int, rate: int = 16000) -> np.ndarray:

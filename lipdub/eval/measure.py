@@ -1,0 +1,150 @@
+"""One streaming pass over a video (and its reference): faces, mouth opening, image quality.
+
+Only small per-frame values are kept (face box, 468-point mesh, scores), so memory does not
+grow with the video's resolution; FID features (2048 floats per frame) are kept only when FID
+is asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from lipdub.eval.agreement import opening_of
+from lipdub.eval.image_quality import SSIM_BORDER, inception_features, psnr, ssim
+from lipdub.faces.boxes import FOREHEAD_TRIM, landmarks_box
+from lipdub.pipeline.progress import ProgressCallback, no_progress
+
+FloatBox = tuple[float, float, float, float]
+FID_BATCH = 16
+
+
+@dataclass
+class FrameMeasures:
+    """Per-frame measurements of a video (index = frame number at the reading rate)."""
+
+    meshes: list[np.ndarray | None] = field(default_factory=list)
+    boxes: list[FloatBox | None] = field(default_factory=list)
+    openings: list[float] = field(default_factory=list)
+    reference_meshes: list[np.ndarray | None] = field(default_factory=list)
+    psnr: list[float] = field(default_factory=list)
+    ssim: list[float] = field(default_factory=list)
+    psnr_face: list[float] = field(default_factory=list)
+    ssim_face: list[float] = field(default_factory=list)
+    fid_features: list[np.ndarray] = field(default_factory=list)
+    reference_fid_features: list[np.ndarray] = field(default_factory=list)
+    width: int = 0
+    height: int = 0
+
+    @property
+    def n_frames(self) -> int:
+        return len(self.meshes)
+
+    @property
+    def face_frames(self) -> int:
+        return sum(mesh is not None for mesh in self.meshes)
+
+
+def syncnet_box(points: np.ndarray) -> FloatBox:
+    """A face box like the S3FD detector's (the mesh box without the top of the forehead)."""
+    x1, y1, x2, y2 = landmarks_box(points)
+    return x1, y1 + FOREHEAD_TRIM * (y2 - y1), x2, y2
+
+
+def _largest_mesh(tracker: Any, frame: np.ndarray) -> np.ndarray | None:
+    faces = [face for face in tracker.detect(frame) if face.landmarks is not None]
+    if not faces:
+        return None
+    return max(faces, key=lambda face: face.area).landmarks
+
+
+def _face_region(points: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
+    x1, y1, x2, y2 = landmarks_box(points)
+    box = (max(0, int(x1)), max(0, int(y1)), min(width, int(np.ceil(x2))), min(height, int(y2)))
+    if min(box[2] - box[0], box[3] - box[1]) < 2 * SSIM_BORDER + 1:
+        return None
+    return box
+
+
+def measure_frames(
+    frames: Iterable[np.ndarray],
+    reference_frames: Iterable[np.ndarray] | None = None,
+    *,
+    quality: bool = False,
+    fid_model: Any = None,
+    total: int | None = None,
+    progress: ProgressCallback = no_progress,
+    stage: str = "frames",
+) -> FrameMeasures:
+    """Track the face of every frame; with a reference, also track its face and (``quality``)
+    score PSNR/SSIM of the whole frame and of the reference's face region per frame pair.
+
+    Reference metrics cover the frames both videos have; the rest of the video is still
+    measured.
+    """
+    from lipdub.faces.mediapipe_tracker import MediapipeTracker
+
+    out = FrameMeasures()
+    tracker = MediapipeTracker(max_faces=1)
+    reference_tracker = MediapipeTracker(max_faces=1) if reference_frames is not None else None
+    pending_fid: list[tuple[np.ndarray, np.ndarray]] = []
+    references: Iterator[np.ndarray] = iter(reference_frames or ())
+    try:
+        for frame in frames:
+            reference = next(references, None)
+            out.height, out.width = frame.shape[:2]
+            mesh = _largest_mesh(tracker, frame)
+            out.meshes.append(mesh)
+            out.boxes.append(None if mesh is None else syncnet_box(mesh))
+            out.openings.append(np.nan if mesh is None else opening_of(mesh))
+            if reference is not None and reference_tracker is not None:
+                _measure_pair(out, frame, reference, reference_tracker, quality)
+                if fid_model is not None:
+                    pending_fid.append((frame, reference))
+                    if len(pending_fid) >= FID_BATCH:
+                        _flush_fid(out, fid_model, pending_fid)
+            progress(stage, out.n_frames, total)
+        if pending_fid:
+            _flush_fid(out, fid_model, pending_fid)
+    finally:
+        tracker.close()
+        if reference_tracker is not None:
+            reference_tracker.close()
+    return out
+
+
+def _measure_pair(
+    out: FrameMeasures, frame: np.ndarray, reference: np.ndarray, tracker: Any, quality: bool
+) -> None:
+    from lipdub.errors import InputError
+
+    if reference.shape != frame.shape:
+        raise InputError(
+            f"the reference is {reference.shape[1]}x{reference.shape[0]} but the video is "
+            f"{frame.shape[1]}x{frame.shape[0]}: reference metrics need the same frame size"
+        )
+    reference_mesh = _largest_mesh(tracker, reference)
+    out.reference_meshes.append(reference_mesh)
+    if not quality:
+        return
+    out.psnr.append(psnr(frame, reference))
+    out.ssim.append(ssim(frame, reference))
+    region = None if reference_mesh is None else _face_region(reference_mesh, *frame.shape[1::-1])
+    if region is None:
+        out.psnr_face.append(np.nan)
+        out.ssim_face.append(np.nan)
+        return
+    x1, y1, x2, y2 = region
+    out.psnr_face.append(psnr(frame[y1:y2, x1:x2], reference[y1:y2, x1:x2]))
+    out.ssim_face.append(ssim(frame[y1:y2, x1:x2], reference[y1:y2, x1:x2]))
+
+
+def _flush_fid(
+    out: FrameMeasures, model: Any, pending: list[tuple[np.ndarray, np.ndarray]]
+) -> None:
+    out.fid_features.extend(inception_features(model, [frame for frame, _ in pending]))
+    out.reference_fid_features.extend(inception_features(model, [ref for _, ref in pending]))
+    pending.clear()

@@ -9,9 +9,8 @@ import pytest
 import torch
 from skimage import data
 
-from lipdub import plugins
+from lipdub import devices, plugins
 from lipdub.errors import CheckpointError, InputError, WeightsMissingError
-from lipdub.generators import wav2lip as w2l
 from lipdub.generators.wav2lip import Wav2LipGANGenerator, Wav2LipGenerator
 from lipdub.models.checkpoint import save_checkpoint, seed_weights, seeded_wav2lip
 from lipdub.models.syncnet import SyncNetColor
@@ -130,19 +129,19 @@ def test_wrong_checkpoint_and_wrong_audio_are_refused(checkpoint: Path, tmp_path
 
 def test_device_and_precision_resolution(monkeypatch: pytest.MonkeyPatch) -> None:
     cpu = torch.device("cpu")
-    monkeypatch.setattr(w2l, "cpu_has_fast_bf16", lambda: True)
-    assert w2l.resolve_precision("auto", cpu) == "bf16"
-    monkeypatch.setattr(w2l, "cpu_has_fast_bf16", lambda: False)
-    assert w2l.resolve_precision("auto", cpu) == "fp32"
-    assert w2l.resolve_precision("auto", torch.device("cuda")) == "fp16"
-    assert w2l.resolve_precision("FP32", torch.device("cuda")) == "fp32"
+    monkeypatch.setattr(devices, "cpu_has_fast_bf16", lambda: True)
+    assert devices.resolve_precision("auto", cpu) == "bf16"
+    monkeypatch.setattr(devices, "cpu_has_fast_bf16", lambda: False)
+    assert devices.resolve_precision("auto", cpu) == "fp32"
+    assert devices.resolve_precision("auto", torch.device("cuda")) == "fp16"
+    assert devices.resolve_precision("FP32", torch.device("cuda")) == "fp32"
     with pytest.raises(InputError, match="unknown precision"):
-        w2l.resolve_precision("int4", cpu)
+        devices.resolve_precision("int4", cpu)
     with pytest.raises(InputError, match="unknown device"):
-        w2l.resolve_device("tpu-ish")
+        devices.resolve_device("tpu-ish")
     if not torch.cuda.is_available():
         with pytest.raises(InputError, match="CUDA is not available"):
-            w2l.resolve_device("cuda")
+            devices.resolve_device("cuda")
         mps = getattr(torch.backends, "mps", None)
         if mps is None or not mps.is_available():
-            assert w2l.resolve_device("auto") == cpu
+            assert devices.resolve_device("auto") == cpu

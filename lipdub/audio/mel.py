@@ -14,7 +14,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 import scipy.fft
-from scipy.signal import get_window
 
 from lipdub.components import AudioExtractor
 from lipdub.hookspecs import hookimpl
@@ -67,7 +66,8 @@ def mel_filterbank() -> np.ndarray:
 
 @cache
 def _window(dtype: str) -> np.ndarray:
-    window = get_window("hann", WIN, fftbins=True).astype(dtype)
+    # periodic Hann window (scipy's get_window("hann", WIN, fftbins=True))
+    window = (0.5 - 0.5 * np.cos(2 * np.pi * np.arange(WIN) / WIN)).astype(dtype)
     window.setflags(write=False)
     return window
 

@@ -135,7 +135,7 @@ class Evaluator:
         self.syncnet: Any = None
         self.fid_model: Any = None
         self.plugins: dict[str, EvalMetric] = {}
-        from lipdub.generators.wav2lip import resolve_device
+        from lipdub.devices import resolve_device
 
         device = str(resolve_device(settings.device))
         if NEEDS_SYNCNET & set(self.metrics):

@@ -154,10 +154,17 @@ class MediapipeTracker(FaceTracker):
             min_tracking_confidence=self.min_confidence,
         )
 
+    def _restart_mesh(self, mesh: Any) -> None:
+        """``mesh.reset()``; the restarted graph logs from its own threads until it has run,
+        so the reset and the next detection are silenced."""
+        with native_stderr_silenced():
+            mesh.reset()
+        self._quiet_next = True
+
     def _release_mesh(self, mesh: Any, tracking: bool = True) -> None:
         """Put a mesh back in the pool; one still ``tracking`` a face is restarted (slow)."""
         if tracking:
-            mesh.reset()
+            self._restart_mesh(mesh)
         self._idle_meshes.append(mesh)
 
     # -- per frame ---------------------------------------------------------------------------
@@ -253,7 +260,7 @@ class MediapipeTracker(FaceTracker):
             kept.append(track)
             if _needs_new_window(track, width, height):
                 track.window = _window_around(track.box, width, height)
-                track.mesh.reset()
+                self._restart_mesh(track.mesh)
         self._tracks = kept
 
         self._frames_since_detection += 1
@@ -304,7 +311,7 @@ class MediapipeTracker(FaceTracker):
             found.append(Face(box=track.box, landmarks=coords, score=score))
             if _needs_new_window(track, width, height):
                 track.window = _window_around(track.box, width, height)
-                track.mesh.reset()
+                self._restart_mesh(track.mesh)
         return found
 
     def reset(self) -> None:

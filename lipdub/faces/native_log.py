@@ -4,8 +4,37 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
+
+# fd 2 is shared by every thread: nested or concurrent uses (``lipdub batch --jobs``) count,
+# the first silences and the last restores.
+_lock = threading.Lock()
+_depth = 0
+_saved_fd: int | None = None
+
+
+def _silence() -> None:
+    global _depth, _saved_fd
+    with _lock:
+        if _depth == 0:
+            sys.stderr.flush()
+            _saved_fd = os.dup(2)
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 2)
+            os.close(devnull)
+        _depth += 1
+
+
+def _restore() -> None:
+    global _depth, _saved_fd
+    with _lock:
+        _depth -= 1
+        if _depth == 0 and _saved_fd is not None:
+            os.dup2(_saved_fd, 2)
+            os.close(_saved_fd)
+            _saved_fd = None
 
 
 @contextmanager
@@ -18,13 +47,8 @@ def native_stderr_silenced(enabled: bool = True) -> Iterator[None]:
     if not enabled or os.environ.get("LIPDUB_DEBUG") == "1":
         yield
         return
-    sys.stderr.flush()
-    saved = os.dup(2)
-    devnull = os.open(os.devnull, os.O_WRONLY)
+    _silence()
     try:
-        os.dup2(devnull, 2)
         yield
     finally:
-        os.dup2(saved, 2)
-        os.close(saved)
-        os.close(devnull)
+        _restore()

@@ -12,77 +12,24 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Callable, Iterator, Sequence
-from functools import cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import cv2
 import numpy as np
-import torch
-from torch import nn
 
 from lipdub.components import Generator
 from lipdub.errors import InputError
 from lipdub.hookspecs import hookimpl
 from lipdub.types import GeneratorInput, Patch
 
+if TYPE_CHECKING:  # torch loads only when a generator runs, so the CLI starts fast
+    import torch
+    from torch import nn
+
 log = logging.getLogger(__name__)
 
 FACE_SIZE = 96
-PRECISIONS = ("auto", "fp32", "bf16", "fp16")
-_DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
-
-
-def resolve_device(device: str) -> torch.device:
-    """``"auto"`` -> CUDA if available, else MPS, else CPU; other names are checked."""
-    name = (device or "auto").strip().lower()
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        mps = getattr(torch.backends, "mps", None)
-        if mps is not None and mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    try:
-        resolved = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise InputError(
-            f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)"
-        ) from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} requested but CUDA is not available here")
-    if resolved.type == "mps" and not torch.backends.mps.is_available():
-        raise InputError(f"device {device!r} requested but MPS is not available here")
-    return resolved
-
-
-@cache
-def cpu_has_fast_bf16() -> bool:
-    """Whether this CPU computes bf16 natively (AVX512-BF16 or AMX), so bf16 is a speed-up."""
-    try:
-        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
-    except (AttributeError, RuntimeError):
-        pass
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="ignore") as handle:
-            flags = handle.read()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def resolve_precision(precision: str, device: torch.device) -> str:
-    """``"auto"`` -> fp16 on CUDA, bf16 on CPUs with native bf16, fp32 otherwise."""
-    name = (precision or "auto").strip().lower()
-    if name not in PRECISIONS:
-        raise InputError(f"unknown precision {precision!r} (use {', '.join(PRECISIONS)})")
-    if name != "auto":
-        return name
-    if device.type == "cuda":
-        return "fp16"
-    if device.type == "cpu" and cpu_has_fast_bf16():
-        return "bf16"
-    return "fp32"
 
 
 def crop_face(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
@@ -97,6 +44,8 @@ def crop_face(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
 
 def face_tensor(faces_bgr: np.ndarray) -> torch.Tensor:
     """``(B, 96, 96, 3)`` uint8 BGR faces -> ``(B, 6, 96, 96)`` float: masked copy + reference."""
+    import torch
+
     reference = torch.from_numpy(np.ascontiguousarray(faces_bgr)).permute(0, 3, 1, 2).float()
     reference = reference / 255.0
     masked = reference.clone()
@@ -106,6 +55,8 @@ def face_tensor(faces_bgr: np.ndarray) -> torch.Tensor:
 
 def patch_images(output: torch.Tensor, boxes: Sequence[tuple[int, int, int, int]]) -> list[Patch]:
     """Network output ``(B, 3, 96, 96)`` in [0, 1] (BGR) -> RGB patches resized to their boxes."""
+    import torch
+
     images = output.float().clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)
     images = images.permute(0, 2, 3, 1).cpu().numpy()[:, :, :, ::-1]
     patches = []
@@ -155,6 +106,8 @@ class Wav2LipGenerator(Generator):
 
     def audio_tensor(self, windows: np.ndarray) -> torch.Tensor:
         """Audio windows ``(B, 16, 80)`` (time, mel) -> the network's ``(B, 1, 80, 16)``."""
+        import torch
+
         windows = np.asarray(windows, dtype=np.float32)
         if windows.ndim != 3 or windows.shape[1:] != (16, 80):
             raise InputError(
@@ -172,6 +125,10 @@ class Wav2LipGenerator(Generator):
     def model(self) -> nn.Module:
         """The loaded network, moved to its device and memory format (loaded lazily)."""
         if self._model is None:
+            import torch
+
+            from lipdub.devices import resolve_device, resolve_precision
+
             device = resolve_device(self.device)
             precision = resolve_precision(self.precision, device)
             model = self.build_model().eval()
@@ -194,10 +151,10 @@ class Wav2LipGenerator(Generator):
         return self._precision
 
     def _autocast(self) -> contextlib.AbstractContextManager[Any]:
+        from lipdub.devices import autocast
+
         assert self._device is not None and self._precision is not None
-        if self._precision == "fp32":
-            return contextlib.nullcontext()
-        return torch.autocast(self._device.type, dtype=_DTYPES[self._precision])
+        return autocast(self._device, self._precision)
 
     # -- inference ------------------------------------------------------------------------
     def generate(self, items: Sequence[GeneratorInput]) -> list[Patch]:
@@ -208,6 +165,8 @@ class Wav2LipGenerator(Generator):
         return patches
 
     def _generate_batch(self, items: Sequence[GeneratorInput]) -> list[Patch]:
+        import torch
+
         model = self.model
         assert self._device is not None
         boxes = [item.face.int_box(item.frame.shape[1], item.frame.shape[0]) for item in items]
@@ -222,6 +181,8 @@ class Wav2LipGenerator(Generator):
         return patch_images(output, boxes)
 
     def _to_device(self, tensor: torch.Tensor) -> torch.Tensor:
+        import torch
+
         tensor = tensor.to(self._device, non_blocking=True)
         if self._channels_last and tensor.dim() == 4:
             tensor = tensor.contiguous(memory_format=torch.channels_last)
@@ -231,6 +192,8 @@ class Wav2LipGenerator(Generator):
         """Drop the network (and free accelerator memory)."""
         self._model = None
         if self._device is not None and self._device.type == "cuda":
+            import torch
+
             torch.cuda.empty_cache()
 
 

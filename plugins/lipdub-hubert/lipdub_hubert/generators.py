@@ -12,16 +12,18 @@ options of the run, checked against the checkpoint when given).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
-import torch
 from lipdub.components import AudioExtractor
 from lipdub.errors import CheckpointError, WeightsMissingError
 from lipdub.generators.wav2lip import Wav2LipGenerator
-from torch import nn
 
-from lipdub_hubert.checkpoint import NetworkMeta, check_features, load_network
+if TYPE_CHECKING:  # torch and the networks load only when the generator runs
+    import torch
+    from torch import nn
+
+    from lipdub_hubert.checkpoint import NetworkMeta
 
 
 class Wav2LipHubertGenerator(Wav2LipGenerator):
@@ -60,6 +62,8 @@ class Wav2LipHubertGenerator(Wav2LipGenerator):
         return self._meta
 
     def build_model(self) -> nn.Module:
+        from lipdub_hubert.checkpoint import check_features, load_network
+
         path = self.checkpoint_path()
         network, meta = load_network(path, arch=self.name)
         check_features(
@@ -75,6 +79,8 @@ class Wav2LipHubertGenerator(Wav2LipGenerator):
 
     def check_extractor(self, extractor: AudioExtractor) -> None:
         """Raise :class:`CheckpointError` unless ``extractor`` makes the checkpoint's features."""
+        from lipdub_hubert.checkpoint import check_features
+
         check_features(
             self.meta,
             extractor.name,
@@ -94,6 +100,8 @@ class Wav2LipHubertGenerator(Wav2LipGenerator):
 
     def audio_tensor(self, windows: np.ndarray) -> torch.Tensor:
         """Feature windows ``(B, 10, D)`` -> the attention encoder's input (same shape)."""
+        import torch
+
         windows = np.asarray(windows, dtype=np.float32)
         expected = (self.meta.window_frames, self.meta.feature_dim)
         if windows.ndim != 3 or windows.shape[1:] != expected:

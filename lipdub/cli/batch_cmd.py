@@ -1,0 +1,239 @@
+"""``lipdub batch``: dub a folder of videos (or a manifest's list) with every dub option."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import typer
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+from rich.table import Table
+
+from lipdub.batch.pairing import BatchItem, Pairing, pair_folder, read_manifest
+from lipdub.batch.report import BatchReport, ItemResult, write_report
+from lipdub.batch.runner import BatchObserver, run_batch
+from lipdub.cli.dub_cmd import apply_log_level, request_from_options, with_dub_options
+from lipdub.cli.render import STAGE_LABELS, err_console
+from lipdub.errors import InputError, OutputError
+from lipdub.pipeline.dub import DubRequest
+
+BATCH_STAGE_LABELS = {**STAGE_LABELS, "load": "Loading models"}
+STATUS_STYLES = {
+    "done": "green",
+    "skipped": "dim",
+    "failed": "bold red",
+    "interrupted": "yellow",
+    "not started": "dim",
+}
+
+
+def default_jobs(cpus: int | None = None) -> int:
+    """One item at a time on small machines (a single dub already keeps two cores busy with
+    its ffmpeg decoder and encoder); on bigger ones, overlap a few items."""
+    cpus = cpus or os.cpu_count() or 1
+    return 1 if cpus <= 4 else min(4, cpus // 4)
+
+
+class RichBatchProgress(BatchObserver):
+    """Draws an overall bar plus one bar per running item (its current stage) on stderr."""
+
+    def __init__(self, quiet: bool = False) -> None:
+        self.quiet = quiet
+        self.progress = Progress(
+            TextColumn("{task.description:<40}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+            disable=quiet,
+        )
+        self.overall: TaskID | None = None
+        self.slots: dict[int, TaskID] = {}
+        self.names: dict[int, str] = {}
+
+    def __enter__(self) -> RichBatchProgress:
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.progress.stop()
+
+    def print(self, text: str) -> None:
+        if self.quiet:
+            return
+        self.progress.console.print(text, highlight=False, soft_wrap=True)
+
+    def batch_started(self, total: int, jobs: int) -> None:
+        plural = "s" if jobs > 1 else ""
+        self.overall = self.progress.add_task(f"Batch ({jobs} job{plural})", total=total)
+
+    def item_started(self, slot: int, item: BatchItem) -> None:
+        self.names[slot] = item.name
+        if slot not in self.slots:
+            self.slots[slot] = self.progress.add_task("", total=None)
+        self.progress.update(self.slots[slot], description=f"  {item.name}", completed=0)
+
+    def item_progress(self, slot: int, stage: str, done: int, total: int | None) -> None:
+        label = BATCH_STAGE_LABELS.get(stage, stage)
+        total = max(total, done) if total is not None else None
+        self.progress.update(
+            self.slots[slot],
+            description=f"  {self.names[slot]}: {label}",
+            completed=done,
+            total=total,
+        )
+
+    def item_finished(self, slot: int, result: ItemResult) -> None:
+        if self.overall is not None:
+            self.progress.advance(self.overall)
+        self.progress.update(self.slots[slot], description="  (idle)", completed=0, total=None)
+        style = STATUS_STYLES[result.status]
+        line = f"[{style}]{result.status}[/] {result.name}"
+        if result.status == "done":
+            line += f" -> {result.output} ({result.seconds:.1f} s)"
+        elif result.reason:
+            line += f": {result.reason}"
+        if self.quiet and result.status == "failed":
+            err_console.print(line, highlight=False, soft_wrap=True)
+        self.print(line)
+
+    def note(self, line: str) -> None:
+        self.print(line)
+
+
+def batch_table(report: BatchReport) -> Table:
+    """The summary of a batch: one row per item."""
+    table = Table(title="lipdub batch", title_justify="left")
+    for column in ("item", "status", "time", "output / reason"):
+        table.add_column(column, overflow="fold")
+    for result in report.results:
+        style = STATUS_STYLES[result.status]
+        detail = str(result.output) if result.status == "done" else (result.reason or "")
+        seconds = f"{result.seconds:.1f} s" if result.status in ("done", "failed") else ""
+        table.add_row(result.name, f"[{style}]{result.status}[/]", seconds, detail)
+    return table
+
+
+def totals_line(report: BatchReport) -> str:
+    """``2 done, 1 failed in 4.2 s`` (statuses with a count only)."""
+    counts = ", ".join(f"{n} {status}" for status, n in report.counts().items() if n)
+    builds = report.component_builds
+    models = f"; models loaded {builds}x" if builds else ""
+    return f"{counts} in {report.seconds:.1f} s ({report.jobs} job(s){models})"
+
+
+def _pairing(
+    video_dir: Path | None,
+    audio_dir: Path | None,
+    audio: Path | None,
+    manifest: Path | None,
+    out_dir: Path | None,
+) -> Pairing:
+    if manifest is not None:
+        if video_dir is not None or audio_dir is not None or audio is not None:
+            raise InputError(
+                "--manifest lists the inputs: give no VIDEO_DIR, --audio-dir or --audio"
+            )
+        return read_manifest(manifest, out_dir)
+    if video_dir is None:
+        raise InputError("give VIDEO_DIR (with --audio-dir or --audio) or --manifest CSV")
+    if out_dir is None:
+        raise InputError("give the output folder: -o OUT_DIR")
+    if out_dir.absolute() == video_dir.absolute():
+        raise InputError("choose an output folder other than the video folder")
+    return pair_folder(video_dir, out_dir, audio_dir=audio_dir, audio=audio)
+
+
+def _prepare_output_folders(pairing: Pairing, out_dir: Path | None, report: Path | None) -> None:
+    if out_dir is not None:
+        if out_dir.exists() and not out_dir.is_dir():
+            raise OutputError(f"output folder {out_dir} is a file")
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"cannot create output folder {out_dir} ({exc.strerror})") from None
+    if report is not None and not report.absolute().parent.is_dir():
+        raise OutputError(f"cannot write the report {report}: its folder does not exist")
+
+
+@with_dub_options
+def batch_command(
+    video_dir: Path | None = typer.Argument(
+        None, help="Folder of videos (and/or still images) to dub.", show_default=False
+    ),
+    audio_dir: Path | None = typer.Option(
+        None, "--audio-dir", help="Folder of dubs, paired with the videos by file name (stem)."
+    ),
+    audio: Path | None = typer.Option(
+        None, "--audio", "-a", help="One audio (or video with audio) for every video."
+    ),
+    manifest: Path | None = typer.Option(
+        None,
+        "--manifest",
+        help="CSV with a header: video, audio, optional output and per-row dub options "
+        "(generator, checkpoint, face, pads, fps, fit, ...). Paths are relative to the CSV.",
+    ),
+    out_dir: Path | None = typer.Option(
+        None, "--output-dir", "-o", help="Folder for the dubs (OUT_DIR/<video stem>.mp4)."
+    ),
+    report: Path | None = typer.Option(
+        None, "--report", help="Also write a machine-readable JSON report here."
+    ),
+    jobs: int | None = typer.Option(
+        None,
+        "--jobs",
+        "-j",
+        min=1,
+        help="Items processed at once (default: 1 on machines with up to 4 cores).",
+    ),
+    **options: Any,
+) -> None:
+    """Dub every video in VIDEO_DIR (or every row of --manifest); finished outputs are skipped,
+    so an interrupted batch resumes where it stopped."""
+    apply_log_level(options)
+    pairing = _pairing(video_dir, audio_dir, audio, manifest, out_dir)
+    _prepare_output_folders(pairing, out_dir, report)
+    request_from_options(Path("video"), Path("audio"), None, options)  # bad options: fail now
+    quiet = options["quiet"]
+
+    def make_request(item: BatchItem) -> DubRequest:
+        assert item.video is not None and item.audio is not None
+        return request_from_options(
+            item.video, item.audio, item.output, {**options, **item.options}
+        )
+
+    with RichBatchProgress(quiet=quiet) as observer:
+        for path in pairing.unmatched_audio:
+            observer.print(f"[yellow]warning:[/] audio without a video: {path}")
+        result = run_batch(
+            pairing.items,
+            make_request,
+            jobs=jobs or default_jobs(),
+            observer=observer,
+            unmatched_audio=pairing.unmatched_audio,
+        )
+    if report is not None:
+        write_report(result, report)
+    if not quiet:
+        err_console.print(batch_table(result))
+        err_console.print(totals_line(result), highlight=False)
+    if result.interrupted:
+        err_console.print(
+            "finished outputs are kept; run the same command again to resume", highlight=False
+        )
+        raise typer.Exit(130)  # the app adds "interrupted: nothing partial was left behind"
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``batch`` command."""
+    app.command("batch")(batch_command)

@@ -171,13 +171,13 @@ def test_manifest_rows_paths_options_and_errors(tmp_path) -> None:
 def test_components_load_once_per_distinct_setup(clips, tmp_path, monkeypatch, capsys) -> None:
     videos, audio = clips
     builds: list[str] = []
-    real_build = runner.build_components
+    real_build = runner.components_for
 
-    def counting_build(generator, **kwargs):
-        builds.append(f"{generator}/{kwargs['blender']}")
-        return real_build(generator, **kwargs)
+    def counting_build(request, generator):
+        builds.append(f"{generator}/{request.blender}")
+        return real_build(request, generator)
 
-    monkeypatch.setattr(runner, "build_components", counting_build)
+    monkeypatch.setattr(runner, "components_for", counting_build)
     manifest = tmp_path / "m.csv"
     manifest.write_text(
         f"video,audio,output,blender\n"

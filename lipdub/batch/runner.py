@@ -19,9 +19,8 @@ from typing import Any
 from lipdub.batch.pairing import BatchItem
 from lipdub.batch.report import BatchReport, ItemResult
 from lipdub.errors import FFmpegError, LipdubError
-from lipdub.pipeline.components import Components, build_components, choose_generator
-from lipdub.pipeline.dub import DubRequest, dub
-from lipdub.pipeline.dub import _check_inputs as check_inputs
+from lipdub.pipeline.components import Components, choose_generator
+from lipdub.pipeline.dub import DubRequest, check_inputs, components_for, dub
 from lipdub.plugins import components as registered_components
 from lipdub.plugins import load_plugins
 
@@ -148,15 +147,7 @@ class _Worker:
         if key not in self.parts:
             self.progress("load", 0, None)
             try:
-                self.parts[key] = build_components(
-                    choice.name,
-                    checkpoint=request.checkpoint,
-                    device=request.device,
-                    precision=request.precision,
-                    blender=request.blender,
-                    tracker=request.tracker,
-                    extractor_options=request.extractor_options,
-                )
+                self.parts[key] = components_for(request, choice.name)
             except LipdubError as exc:
                 self.parts[key] = exc
             with self.shared.lock:

@@ -11,36 +11,15 @@ import numpy as np
 from lipdub.blenders import masks
 from lipdub.blenders.box import clip_patch
 from lipdub.components import Blender
-from lipdub.errors import InputError
 from lipdub.hookspecs import hookimpl
+from lipdub.options import option_bool, option_float
 from lipdub.types import Box, Face, Patch
 
 #: Colour matching never scales a channel's contrast by more than this factor (or its inverse).
 MAX_GAIN = 2.0
 #: Fewest pixels the colour statistics are measured over; fewer and matching is skipped.
 MIN_STAT_PIXELS = 64
-
-_TRUE = {"1", "true", "yes", "on"}
-_FALSE = {"0", "false", "no", "off"}
-
-
-def _option_float(name: str, value: Any, low: float, high: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not low <= number <= high:
-        raise InputError(f"blender 'mask': option {name} must be a number in [{low}, {high}]")
-    return number
-
-
-def _option_bool(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in _TRUE | _FALSE:
-        return text in _TRUE
-    raise InputError(f"blender 'mask': option {name} must be true or false, got {value!r}")
+OWNER = "blender 'mask'"
 
 
 def _weighted_stats(pixels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -98,9 +77,9 @@ class MaskBlender(Blender):
         **options: Any,
     ) -> None:
         super().__init__(**options)
-        self.feather = _option_float("feather", feather, 0.005, 0.5)
-        self.color_match = _option_bool("color_match", color_match)
-        self.mask_dilate = _option_float("mask_dilate", mask_dilate, 0.0, 0.5)
+        self.feather = option_float(OWNER, "feather", feather, 0.005, 0.5)
+        self.color_match = option_bool(OWNER, "color_match", color_match)
+        self.mask_dilate = option_float(OWNER, "mask_dilate", mask_dilate, 0.0, 0.5)
 
     def mask(self, face: Face, box: Box) -> np.ndarray:
         """The blend weights (float32 ``[0, 1]``) over ``box`` for ``face``."""

@@ -93,7 +93,7 @@ def default_output(video: Path) -> Path:
     return video.with_name(f"{video.stem}_dubbed.mp4")
 
 
-def _check_inputs(request: DubRequest) -> tuple[MediaInfo, MediaInfo]:
+def check_inputs(request: DubRequest) -> tuple[MediaInfo, MediaInfo]:
     video_info = probe(request.video)
     if not video_info.has_video:
         raise InputError(f"{request.video}: has no video stream")
@@ -101,6 +101,19 @@ def _check_inputs(request: DubRequest) -> tuple[MediaInfo, MediaInfo]:
     if not audio_info.has_audio:
         raise InputError(f"{request.audio}: has no audio stream")
     return video_info, audio_info
+
+
+def components_for(request: DubRequest, generator: str) -> Components:
+    """Build the components ``request`` asks for, with ``generator`` (``auto`` resolved)."""
+    return build_components(
+        generator,
+        checkpoint=request.checkpoint,
+        device=request.device,
+        precision=request.precision,
+        blender=request.blender,
+        tracker=request.tracker,
+        extractor_options=request.extractor_options,
+    )
 
 
 def dub(
@@ -117,7 +130,7 @@ def dub(
     started = time.perf_counter()
     timer = StageTimer()
     parse_face_mode(request.face)
-    video_info, _ = _check_inputs(request)
+    video_info, _ = check_inputs(request)
     output = request.output or default_output(request.video)
     check_output_path(output, [request.video, request.audio], request.overwrite)
 
@@ -131,15 +144,7 @@ def dub(
     own_components = components is None
     if components is None:
         with timer("load"):
-            components = build_components(
-                choice.name,
-                checkpoint=request.checkpoint,
-                device=request.device,
-                precision=request.precision,
-                blender=request.blender,
-                tracker=request.tracker,
-                extractor_options=request.extractor_options,
-            )
+            components = components_for(request, choice.name)
     try:
         return _run(
             request, output, video_info, wav, duration, choice, components, progress, timer, started

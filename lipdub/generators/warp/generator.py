@@ -16,6 +16,7 @@ from lipdub.generators.warp.articulation import OPENING, SPREAD
 from lipdub.generators.warp.interior import paint_cavity
 from lipdub.generators.warp.shape import SMOOTH_WEIGHTS, MouthPose, ShapeParams, build_mesh
 from lipdub.generators.warp.warp import warp_region
+from lipdub.options import option_bool, option_float
 from lipdub.types import Box, GeneratorInput, Patch
 
 #: The patch box reaches this share of the face height beyond the warped region, so that the
@@ -25,16 +26,7 @@ BOX_MARGIN = 0.15
 MIN_FACE_PX = 12.0
 #: Smoothing of the displacement below the lower lip, as a share of the face height.
 SMOOTH_SIGMA = 0.04
-
-
-def _option_float(name: str, value: Any, low: float, high: float) -> float:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        number = float("nan")
-    if not low <= number <= high:
-        raise InputError(f"generator 'warp': option {name} must be a number in [{low}, {high}]")
-    return number
+OWNER = "generator 'warp'"
 
 
 def pose_from_audio(window: np.ndarray) -> MouthPose:
@@ -137,13 +129,10 @@ class WarpGenerator(Generator):
             )
         super().__init__(checkpoint=None, device=device, precision=precision)
         self.params = ShapeParams(
-            max_gap=_option_float("max_opening", max_opening, 0.0, 0.4),
-            jaw_share=_option_float("jaw", jaw, 0.0, 1.0),
+            max_gap=option_float(OWNER, "max_opening", max_opening, 0.0, 0.4),
+            jaw_share=option_float(OWNER, "jaw", jaw, 0.0, 1.0),
         )
-        text = str(teeth).strip().lower()
-        if text not in {"1", "0", "true", "false", "yes", "no", "on", "off"}:
-            raise InputError(f"generator 'warp': option teeth must be true or false, got {teeth!r}")
-        self.teeth = text in {"1", "true", "yes", "on"}
+        self.teeth = option_bool(OWNER, "teeth", teeth)
 
     def generate(self, items: Sequence[GeneratorInput]) -> list[Patch]:
         """One patch per item: the lower face of ``item.frame`` moved to its audio's pose."""

@@ -57,10 +57,11 @@ def _root(
 
 
 def _register_commands() -> None:
-    from lipdub.cli import dub_cmd, eval_cmd, models_cmd, plugins_cmd, train_cmd
+    from lipdub.cli import batch_cmd, dub_cmd, eval_cmd, models_cmd, plugins_cmd, train_cmd
     from lipdub.plugins import pm
 
     dub_cmd.register(app)
+    batch_cmd.register(app)
     plugins_cmd.register(app)
     models_cmd.register(app)
     eval_cmd.register(app)

@@ -14,6 +14,7 @@ from typer.core import TyperGroup
 from lipdub import __version__
 from lipdub.cli.render import err_console
 from lipdub.errors import LipdubError
+from lipdub.faces.native_log import native_stderr_hidden
 
 DEFAULT_COMMAND = "dub"
 INTERRUPTED = 130
@@ -83,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
     """Console-script entry point: one clear line on stderr and a non-zero exit on errors."""
     args = list(sys.argv[1:] if argv is None else argv)
     debug = "--debug" in args or os.environ.get("LIPDUB_DEBUG") == "1"
+    verbose = any(arg in ("-v", "-vv", "--verbose") for arg in args)
+    # Native libraries (mediapipe/TFLite) log straight to fd 2; only -v/--debug shows that.
+    with native_stderr_hidden(enabled=not (debug or verbose)):
+        return _main(args, debug)
+
+
+def _main(args: list[str], debug: bool) -> int:
     warnings.showwarning = _show_warning
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,

@@ -52,3 +52,37 @@ def native_stderr_silenced(enabled: bool = True) -> Iterator[None]:
         yield
     finally:
         _restore()
+
+
+@contextmanager
+def native_stderr_hidden(enabled: bool = True) -> Iterator[None]:
+    """For the whole run: Python's ``sys.stderr`` keeps the terminal, native code's fd 2 does not.
+
+    mediapipe's graphs log from their own threads, sometimes after the call that started them
+    returned, so the CLI hides native stderr for its whole run instead of call by call.
+    """
+    if not enabled or os.environ.get("LIPDUB_DEBUG") == "1":
+        yield
+        return
+    python_stderr = sys.stderr
+    try:
+        uses_fd2 = python_stderr.fileno() == 2
+    except (AttributeError, OSError, ValueError):  # e.g. replaced by a test harness
+        uses_fd2 = False
+    terminal = None
+    if uses_fd2:
+        python_stderr.flush()
+        terminal = os.fdopen(
+            os.dup(2), "w", buffering=1, encoding=python_stderr.encoding, errors="backslashreplace"
+        )
+        sys.stderr = terminal
+    _silence()
+    try:
+        yield
+    finally:
+        if terminal is not None:
+            terminal.flush()
+        _restore()
+        if terminal is not None:
+            sys.stderr = python_stderr
+            terminal.close()

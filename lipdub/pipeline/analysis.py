@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -32,6 +33,12 @@ class Analysis:
     @property
     def n_shots(self) -> int:
         return (self.shots[-1] + 1) if self.shots else 0
+
+    def shot_faces(self, shot: int) -> list[Face | None]:
+        """The faces of every frame of ``shot`` (shots are numbered in frame order)."""
+        start = bisect.bisect_left(self.shots, shot)
+        end = bisect.bisect_right(self.shots, shot)
+        return self.faces[start:end]
 
 
 def analyse(

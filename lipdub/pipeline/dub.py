@@ -294,10 +294,7 @@ def _write(
                 shot = analysis.shots[source_index]
                 if shot != current_shot:
                     current_shot = shot
-                    shot_faces = [
-                        f for f, s in zip(analysis.faces, analysis.shots, strict=True) if s == shot
-                    ]
-                    generator.begin_shot(shot, shot_faces)
+                    generator.begin_shot(shot, analysis.shot_faces(shot))
                 item = GeneratorInput(
                     frame=frame,
                     face=face,

@@ -37,18 +37,11 @@ def current_rss_mb() -> float:
 def tiny_model(folder: Path) -> Path:
     """Save a seeded tiny random HuBERT to ``folder``."""
     import torch
-    from transformers import HubertConfig, HubertModel
+    from lipdub_hubert.tiny import tiny_config
+    from transformers import HubertModel
 
     torch.manual_seed(0)
-    config = HubertConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        conv_dim=(32,) * 7,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-    )
+    config = tiny_config()
     HubertModel(config).save_pretrained(folder)
     return folder
 

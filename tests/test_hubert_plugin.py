@@ -19,8 +19,9 @@ import typer  # noqa: E402
 from lipdub_hubert import chunking  # noqa: E402
 from lipdub_hubert.contentvec import ContentVecExtractor, hubert_with_final_proj  # noqa: E402
 from lipdub_hubert.hubert import HubertExtractor  # noqa: E402
+from lipdub_hubert.tiny import tiny_config  # noqa: E402
 from scipy.io import wavfile  # noqa: E402
-from transformers import HubertConfig, HubertModel  # noqa: E402
+from transformers import HubertModel  # noqa: E402
 from typer.testing import CliRunner  # noqa: E402
 
 from lipdub.errors import CheckpointError, InputError, WeightsMissingError  # noqa: E402
@@ -29,24 +30,11 @@ from lipdub.plugins import components  # noqa: E402
 SR = 16000
 
 
-def _tiny_config() -> HubertConfig:
-    return HubertConfig(
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        conv_dim=(32,) * 7,
-        num_conv_pos_embeddings=16,
-        num_conv_pos_embedding_groups=2,
-        classifier_proj_size=16,
-    )
-
-
 @pytest.fixture(scope="module")
 def tiny_hubert(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("models") / "tiny-hubert"
     torch.manual_seed(0)
-    HubertModel(_tiny_config()).save_pretrained(folder)
+    HubertModel(tiny_config()).save_pretrained(folder)
     return folder
 
 
@@ -54,7 +42,7 @@ def tiny_hubert(tmp_path_factory) -> Path:
 def tiny_contentvec(tmp_path_factory) -> Path:
     folder = tmp_path_factory.mktemp("models") / "tiny-contentvec"
     torch.manual_seed(1)
-    hubert_with_final_proj()(_tiny_config()).save_pretrained(folder)
+    hubert_with_final_proj()(tiny_config()).save_pretrained(folder)
     return folder
 
 
@@ -123,7 +111,7 @@ def test_chunk_lengths_agree_on_frames_and_match_unchunked(tiny_hubert, tmp_path
     # With a front end that normalises per frame (HuBERT-large style, not base's group norm
     # over time), the input of the transformer only sees ~0.3 s of context: chunks stitched on
     # the right frame grid then reproduce the unchunked features exactly.
-    config = _tiny_config()
+    config = tiny_config()
     config.feat_extract_norm, config.conv_bias = "layer", True
     torch.manual_seed(2)
     HubertModel(config).save_pretrained(tmp_path / "layer-norm")
@@ -152,7 +140,7 @@ def test_identity_names_model_fingerprint_and_options(tiny_hubert, tmp_path):
     assert base != HubertExtractor(model=str(tiny_hubert), chunk_seconds=2).identity()
     other = tmp_path / "tiny-hubert"  # same name, other weights
     torch.manual_seed(5)
-    HubertModel(_tiny_config()).save_pretrained(other)
+    HubertModel(tiny_config()).save_pretrained(other)
     assert base != HubertExtractor(model=str(other)).identity()
 
 

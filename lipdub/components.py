@@ -1,19 +1,30 @@
-"""The base classes of the four kinds of pipeline component that plugins register.
+"""The base classes of the kinds of pipeline component that plugins register.
 
 Each kind has one required method. Classes are registered, not instances: heavy weights load
-only when a component is chosen and constructed.
+only when a component is chosen and constructed. A component declares its tunables as a
+nested pydantic model named ``Options`` (a :class:`ComponentOptions` subclass); the instance
+receives the validated model as ``self.options``, and users set the values with
+``--option KIND.KEY=VALUE`` (``KIND`` is the class's :attr:`Component.kind`).
 """
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
 
+from lipdub.options import parse_options
 from lipdub.types import Face, GeneratorInput, Patch
+
+
+class ComponentOptions(BaseModel):
+    """Base of every component's ``Options``: unknown keys are refused, values are frozen."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
 
 
 class Component(ABC):
@@ -23,6 +34,26 @@ class Component(ABC):
     name: ClassVar[str]
     #: One line shown by ``lipdub plugins``.
     description: ClassVar[str] = ""
+    #: The kind's word: ``--option KIND.KEY=VALUE`` and messages use it (set by each base).
+    kind: ClassVar[str] = "component"
+
+    class Options(ComponentOptions):
+        """No options."""
+
+    #: The validated options of this instance.
+    options: ComponentOptions
+
+    def __init__(self, options: ComponentOptions | Mapping[str, Any] | None = None, **values: Any):
+        self.options = self.parse_options(options, **values)
+
+    @classmethod
+    def parse_options(
+        cls, options: ComponentOptions | Mapping[str, Any] | None = None, **values: Any
+    ) -> Any:
+        """``options`` and ``values`` validated by :attr:`Options`; an :class:`InputError`
+        naming the component, the key and what is allowed otherwise (strings are parsed by the
+        fields' types, so ``"200"`` is fine for an ``int``)."""
+        return parse_options(cls, options, values)
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release resources (models, sessions). Optional."""
@@ -31,13 +62,12 @@ class Component(ABC):
 class AudioExtractor(Component):
     """Turns 16 kHz mono audio into a sequence of feature frames."""
 
+    kind: ClassVar[str] = "extractor"
+
     #: Feature frames per second of audio.
     frames_per_second: ClassVar[float]
     #: Sample rate the extractor expects.
     sample_rate: ClassVar[int] = 16000
-
-    def __init__(self, **options: Any) -> None:
-        self.options = options
 
     @abstractmethod
     def extract(self, wav: np.ndarray) -> np.ndarray:
@@ -45,15 +75,15 @@ class AudioExtractor(Component):
 
     def identity(self) -> str:
         """A string naming the extractor, its model and options (used as a cache key)."""
-        opts = ",".join(f"{k}={v}" for k, v in sorted(self.options.items()))
+        values = self.options.model_dump()
+        opts = ",".join(f"{k}={v}" for k, v in sorted(values.items()))
         return f"{self.name}({opts})"
 
 
 class FaceTracker(Component):
-    """Finds faces (box and face-mesh landmarks) in single frames."""
+    """Finds faces (box, landmarks and named regions) in single frames."""
 
-    def __init__(self, **options: Any) -> None:
-        self.options = options
+    kind: ClassVar[str] = "tracker"
 
     @abstractmethod
     def detect(self, frame: np.ndarray) -> list[Face]:
@@ -66,6 +96,8 @@ class FaceTracker(Component):
 class Generator(Component):
     """Redraws the lower face of a batch of faces to match their audio windows."""
 
+    kind: ClassVar[str] = "generator"
+
     #: Name of the audio extractor whose features ``GeneratorInput.audio`` holds.
     audio_extractor: ClassVar[str] = "mel"
     #: Length of the audio window given per video frame, in seconds (Wav2Lip: 0.2 s).
@@ -74,20 +106,28 @@ class Generator(Component):
     needs_weights: ClassVar[bool] = True
     #: Name in the weights registry used when no ``--checkpoint`` is given.
     default_weights: ClassVar[str | None] = None
-    #: Preferred batch size.
+    #: Preferred batch size (frames per :meth:`generate` call unless the option says).
     batch_size: ClassVar[int] = 16
+
+    class Options(ComponentOptions):
+        batch_size: int | None = Field(
+            None, ge=1, description="Frames per generate() call (default: the generator's own)."
+        )
+
+    options: Options
 
     def __init__(
         self,
         checkpoint: Path | None = None,
         device: str = "cpu",
         precision: str = "auto",
-        **options: Any,
+        options: ComponentOptions | Mapping[str, Any] | None = None,
+        **values: Any,
     ) -> None:
+        super().__init__(options, **values)
         self.checkpoint = checkpoint
         self.device = device
         self.precision = precision
-        self.options = options
 
     @abstractmethod
     def generate(self, items: Sequence[GeneratorInput]) -> list[Patch]:
@@ -117,18 +157,25 @@ class Generator(Component):
 class Blender(Component):
     """Puts a generated patch back into its frame."""
 
-    def __init__(self, **options: Any) -> None:
-        self.options = options
+    kind: ClassVar[str] = "blender"
 
     @abstractmethod
     def blend(self, frame: np.ndarray, patch: Patch, face: Face) -> np.ndarray:
         """``frame`` with ``patch`` merged in (RGB uint8, same shape; may modify ``frame``)."""
 
 
-#: The component kinds by their plural hook name.
+#: The component kinds by their plural hook name (``register_<name>``).
 KINDS: dict[str, type[Component]] = {
     "audio_extractors": AudioExtractor,
     "face_trackers": FaceTracker,
     "generators": Generator,
     "blenders": Blender,
 }
+
+
+def kind_of_prefix(prefix: str) -> str | None:
+    """The plural kind (``"blenders"``) whose :attr:`Component.kind` is ``prefix``, or None."""
+    for key, base in KINDS.items():
+        if base.kind == prefix:
+            return key
+    return None

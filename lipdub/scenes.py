@@ -13,6 +13,7 @@ import numpy as np
 from scenedetect.detectors import ContentDetector
 from scenedetect.scene_detector import FlashFilter
 
+from lipdub import defaults
 from lipdub.errors import InputError
 
 #: Frames are scored at most this wide.
@@ -30,7 +31,10 @@ class ShotDetector:
     """
 
     def __init__(
-        self, fps: float, threshold: float = 27.0, min_shot_frames: int | None = None
+        self,
+        fps: float,
+        threshold: float = defaults.SCENE_THRESHOLD,
+        min_shot_frames: int | None = None,
     ) -> None:
         if not fps > 0:
             raise InputError(f"shot detection needs a positive frame rate, got {fps}")
@@ -69,7 +73,7 @@ class ShotDetector:
 def shot_ids(
     frames: Iterable[np.ndarray],
     fps: float,
-    threshold: float = 27.0,
+    threshold: float = defaults.SCENE_THRESHOLD,
     min_shot_frames: int | None = None,
 ) -> list[int]:
     """The shot index of every frame in ``frames`` (convenience for tests and small clips)."""

@@ -10,10 +10,11 @@ symmetrically to [-4, 4] with clipping. One column per 12.5 ms: 80 columns per s
 from __future__ import annotations
 
 from functools import cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 import scipy.fft
+from pydantic import Field
 
 from lipdub.components import AudioExtractor
 from lipdub.hookspecs import hookimpl
@@ -116,14 +117,19 @@ class MelExtractor(AudioExtractor):
     description: ClassVar[str] = "Wav2Lip 80-band mel spectrogram (80 frames/s)"
     frames_per_second: ClassVar[float] = FRAMES_PER_SECOND
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.fast = bool(options.get("fast", False))
-        self.pad_mode = str(options.get("pad_mode", "constant"))
+    class Options(AudioExtractor.Options):
+        fast: bool = Field(
+            False, description="float32 STFT: about 5x faster, differs by ~1e-5 (normalised)."
+        )
+        pad_mode: Literal["constant", "reflect"] = Field(
+            "constant", description="STFT edge padding (changes only the first and last columns)."
+        )
+
+    options: Options
 
     def extract(self, wav: np.ndarray) -> np.ndarray:
         """``(T, 80)`` float32 mel frames of ``wav`` (16 kHz mono)."""
-        mel = melspectrogram(wav, fast=self.fast, pad_mode=self.pad_mode)
+        mel = melspectrogram(wav, fast=self.options.fast, pad_mode=self.options.pad_mode)
         return np.ascontiguousarray(mel.T)
 
 

@@ -66,7 +66,10 @@ def component_key(request: DubRequest, generator: str) -> tuple[Any, ...]:
         request.precision,
         request.blender,
         request.tracker,
-        tuple(sorted(request.extractor_options.items())),
+        tuple(
+            (kind, tuple(sorted((key, str(value)) for key, value in values.items())))
+            for kind, values in sorted(request.options.items())
+        ),
     )
 
 

@@ -3,23 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from lipdub.blenders import masks
 from lipdub.blenders.box import clip_patch
 from lipdub.components import Blender
 from lipdub.hookspecs import hookimpl
-from lipdub.options import option_bool, option_float
 from lipdub.types import Box, Face, Patch
 
 #: Colour matching never scales a channel's contrast by more than this factor (or its inverse).
 MAX_GAIN = 2.0
 #: Fewest pixels the colour statistics are measured over; fewer and matching is skipped.
 MIN_STAT_PIXELS = 64
-OWNER = "blender 'mask'"
 
 
 def _weighted_stats(pixels: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -56,12 +55,6 @@ def match_color(source: np.ndarray, target: np.ndarray, region: np.ndarray) -> n
 class MaskBlender(Blender):
     """Blends only the redrawn lower face into the frame, with soft edges and matched colour.
 
-    Options:
-        feather: width of the soft mask edge as a fraction of the face width (default 0.08).
-        color_match: match the patch's colour to the frame's lower-face skin (default true).
-        mask_dilate: how far the mask reaches past the jaw line, as a fraction of the face
-            width (default 0.03), so that a jaw that drops when the mouth opens is covered.
-
     The mask is also faded to 0 towards the patch box's border, so pixels on and outside the
     box are never changed and no box edge can show.
     """
@@ -69,17 +62,34 @@ class MaskBlender(Blender):
     name: ClassVar[str] = "mask"
     description: ClassVar[str] = "Feathered lower-face mask with colour matching (default)."
 
-    def __init__(
-        self,
-        feather: float = 0.08,
-        color_match: bool | str = True,
-        mask_dilate: float = 0.03,
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
-        self.feather = option_float(OWNER, "feather", feather, 0.005, 0.5)
-        self.color_match = option_bool(OWNER, "color_match", color_match)
-        self.mask_dilate = option_float(OWNER, "mask_dilate", mask_dilate, 0.0, 0.5)
+    class Options(Blender.Options):
+        feather: float = Field(
+            0.08, ge=0.005, le=0.5, description="Soft mask edge, as a share of the face width."
+        )
+        color_match: bool = Field(
+            True, description="Match the patch's colour to the frame's lower-face skin."
+        )
+        mask_dilate: float = Field(
+            0.03,
+            ge=0.0,
+            le=0.5,
+            description="How far the mask reaches past the jaw line (share of the face "
+            "width), so a jaw that drops when the mouth opens stays covered.",
+        )
+
+    options: Options
+
+    @property
+    def feather(self) -> float:
+        return self.options.feather
+
+    @property
+    def color_match(self) -> bool:
+        return self.options.color_match
+
+    @property
+    def mask_dilate(self) -> float:
+        return self.options.mask_dilate
 
     def mask(self, face: Face, box: Box) -> np.ndarray:
         """The blend weights (float32 ``[0, 1]``) over ``box`` for ``face``."""

@@ -16,8 +16,15 @@ from typing import Any
 
 import typer
 
+from lipdub import defaults
 from lipdub.cli.render import RichProgress, err_console, summary_table
 from lipdub.errors import InputError
+from lipdub.pipeline.components import (
+    choose_generator,
+    merge_settings,
+    parse_option_flags,
+    resolve_classes,
+)
 from lipdub.pipeline.dub import DubRequest, dub
 from lipdub.pipeline.fit import FitPolicy
 from lipdub.pipeline.progress import no_progress
@@ -28,7 +35,7 @@ PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 def parse_pads(values: list[int] | None) -> tuple[int, int, int, int]:
     """``--pads TOP BOTTOM LEFT RIGHT`` (Wav2Lip's convention)."""
     if not values:
-        return (0, 10, 0, 0)
+        return defaults.PADS
     if len(values) != 4:
         raise InputError("--pads takes four numbers: TOP BOTTOM LEFT RIGHT (pixels)")
     top, bottom, left, right = (int(v) for v in values)
@@ -37,7 +44,7 @@ def parse_pads(values: list[int] | None) -> tuple[int, int, int, int]:
 
 def dub_options(
     generator: str = typer.Option(
-        "auto",
+        defaults.GENERATOR,
         "--generator",
         "-g",
         help="Generator: auto (wav2lip-gan when its weights are local, else warp), "
@@ -46,13 +53,27 @@ def dub_options(
     checkpoint: Path | None = typer.Option(
         None, "--checkpoint", "-c", help="Generator weights file (always wins over the cache)."
     ),
-    blender: str = typer.Option("mask", "--blender", help="mask (feathered face mask) or box."),
-    tracker: str = typer.Option("mediapipe", "--tracker", help="Face tracker."),
+    blender: str = typer.Option(
+        defaults.BLENDER, "--blender", help="mask (feathered face mask), box, or a plugin's."
+    ),
+    tracker: str = typer.Option(defaults.TRACKER, "--tracker", help="Face tracker."),
+    option: list[str] | None = typer.Option(
+        None,
+        "--option",
+        "-O",
+        help="A component option, KIND.KEY=VALUE (KIND: generator, blender, tracker, "
+        "extractor); repeatable. `lipdub plugins --options` lists them.",
+    ),
     model: str | None = typer.Option(
-        None, "--model", help="Audio feature model for generators that need one (path or id)."
+        None,
+        "--model",
+        help="Audio feature model for generators that need one (path or id); "
+        "short for --option extractor.model=M.",
     ),
     face: str = typer.Option(
-        "largest", "--face", help="Which face to redraw: largest, center or N (0 = leftmost)."
+        defaults.FACE,
+        "--face",
+        help="Which face to redraw: largest, center or N (0 = leftmost).",
     ),
     pads: list[int] | None = typer.Option(
         None, "--pads", help="Grow the face box: --pads TOP BOTTOM LEFT RIGHT (default 0 10 0 0)."
@@ -70,9 +91,16 @@ def dub_options(
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     precision: str = typer.Option("auto", "--precision", help="auto, fp32, bf16 or fp16."),
     fp32: bool = typer.Option(False, "--fp32", help="Force full fp32 precision."),
-    batch_size: int | None = typer.Option(None, "--batch-size", min=1, help="Generator batch."),
+    batch_size: int | None = typer.Option(
+        None,
+        "--batch-size",
+        min=1,
+        help="Generator batch; short for --option generator.batch_size=N.",
+    ),
     scene_threshold: float = typer.Option(
-        27.0, "--scene-threshold", help="Shot-cut sensitivity (PySceneDetect content threshold)."
+        defaults.SCENE_THRESHOLD,
+        "--scene-threshold",
+        help="Shot-cut sensitivity (PySceneDetect content threshold).",
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
     no_cache: bool = typer.Option(
@@ -138,6 +166,16 @@ def request_from_options(
         raise InputError("--fps must be positive")
     if values["batch_size"] is not None and values["batch_size"] < 1:
         raise InputError("--batch-size must be at least 1")
+    shorthands: dict[str, dict[str, Any]] = {}
+    if values["batch_size"] is not None:
+        shorthands["generator"] = {"batch_size": values["batch_size"]}
+    if values["model"]:
+        shorthands["extractor"] = {"model": values["model"]}
+    settings = merge_settings(shorthands, parse_option_flags(values["option"] or []))
+    generator = choose_generator(values["generator"], values["checkpoint"]).name
+    resolve_classes(  # unknown components or options fail here, before any work
+        generator, blender=values["blender"], tracker=values["tracker"], options=settings
+    )
     return DubRequest(
         video=video,
         audio=audio,
@@ -152,11 +190,10 @@ def request_from_options(
         fit=FitPolicy.parse(values["fit"]),
         device=values["device"],
         precision="fp32" if values["fp32"] else precision,
-        batch_size=values["batch_size"],
         scene_threshold=values["scene_threshold"],
         overwrite=values["overwrite"],
         feature_cache=not values["no_cache"],
-        extractor_options={"model": values["model"]} if values["model"] else {},
+        options=settings,
     )
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 
+from lipdub import defaults
 from lipdub.errors import InputError
 
 train_app = typer.Typer(
@@ -125,7 +126,7 @@ def preprocess_command(
     jobs: Annotated[int, typer.Option("--jobs", "-j", help="Videos processed in parallel.")] = 1,
     tracker: Annotated[
         str, typer.Option("--tracker", help="Face tracker (any installed one).")
-    ] = "mediapipe",
+    ] = defaults.TRACKER,
     quiet: Quiet = False,
 ) -> None:
     """Cut videos into 5 s clips of face crops + 16 kHz audio + cached features, and split them."""

@@ -17,6 +17,7 @@ from typing import Any
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from lipdub.components import FaceTracker
 from lipdub.errors import InputError
@@ -99,25 +100,33 @@ def _needs_new_window(track: _Track, width: int, height: int) -> bool:
 
 
 class MediapipeTracker(FaceTracker):
-    """Face-mesh landmarks (468 points) for up to ``max_faces`` faces per frame.
-
-    Options: ``max_faces`` (default 4), ``min_confidence`` (detection and tracking score,
-    default 0.5), ``detect_every`` (frames between detector passes while faces are followed,
-    default 8), ``detect_max_side`` (the detector sees the frame downscaled to at most this
-    many pixels on its long side, default 640).
-    """
+    """Face-mesh landmarks (468 points) for up to ``max_faces`` faces per frame."""
 
     name = "mediapipe"
     description = "mediapipe face mesh (468 landmarks) guided by full-range face detection"
 
-    def __init__(self, **options: Any) -> None:
-        super().__init__(**options)
-        self.max_faces = int(options.get("max_faces", 4))
-        self.min_confidence = float(options.get("min_confidence", 0.5))
-        self.detect_every = max(1, int(options.get("detect_every", 8)))
-        self.detect_max_side = int(options.get("detect_max_side", 640))
-        if self.max_faces < 1:
-            raise InputError("the face tracker needs max_faces of at least 1")
+    class Options(FaceTracker.Options):
+        max_faces: int = Field(4, ge=1, le=32, description="Most faces followed per frame.")
+        min_confidence: float = Field(
+            0.5, ge=0.0, le=1.0, description="Detection and tracking score a face needs."
+        )
+        detect_every: int = Field(
+            8, ge=1, description="Frames between detector passes while faces are followed."
+        )
+        detect_max_side: int = Field(
+            640,
+            ge=64,
+            description="The detector sees the frame downscaled to at most this long side.",
+        )
+
+    options: Options
+
+    def __init__(self, options: Any = None, **values: Any) -> None:
+        super().__init__(options, **values)
+        self.max_faces = self.options.max_faces
+        self.min_confidence = self.options.min_confidence
+        self.detect_every = self.options.detect_every
+        self.detect_max_side = self.options.detect_max_side
         self._detector: Any = None
         self._graphs_starting = False
         self._quiet_next = True

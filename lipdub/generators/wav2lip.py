@@ -4,7 +4,7 @@ Each face crop is resized to 96x96, turned to BGR (the public weights were train
 frames), paired with a copy whose lower half is zeroed, and redrawn from its 16-column mel
 window. The result goes back to RGB and to the crop's size.
 
-Options (``**options``): ``batch_size`` (default 16).
+Options: ``batch_size`` (frames per network call; default 16).
 """
 
 from __future__ import annotations
@@ -83,9 +83,12 @@ class Wav2LipGenerator(Generator):
         checkpoint: Path | None = None,
         device: str = "auto",
         precision: str = "auto",
-        **options: Any,
+        options: Any = None,
+        **values: Any,
     ) -> None:
-        super().__init__(checkpoint=checkpoint, device=device, precision=precision, **options)
+        super().__init__(
+            checkpoint=checkpoint, device=device, precision=precision, options=options, **values
+        )
         self._model: nn.Module | None = None
         self._device: torch.device | None = None
         self._precision: str | None = None
@@ -160,7 +163,7 @@ class Wav2LipGenerator(Generator):
     def generate(self, items: Sequence[GeneratorInput]) -> list[Patch]:
         """One patch per item: the redrawn face crop at its (final, padded) box."""
         patches: list[Patch] = []
-        for chunk in _chunks(items, int(self.options.get("batch_size", self.batch_size))):
+        for chunk in _chunks(items, self.options.batch_size or self.batch_size):
             patches.extend(self._generate_batch(chunk))
         return patches
 

@@ -10,12 +10,13 @@ from fractions import Fraction
 
 import numpy as np
 
+from lipdub import defaults
 from lipdub.errors import FFmpegError, InputError
 from lipdub.media.ffmpeg import FFmpegProcess, input_url, last_error_line, run_ffmpeg
 from lipdub.media.probe import MediaInfo, probe
 
 #: Frame rate a still image is "played" at when no ``fps`` is given.
-STILL_FPS = 25.0
+STILL_FPS = defaults.STILL_FPS
 #: How far before the wanted frame a seek lands; frames in between are decoded and dropped.
 SEEK_MARGIN_SECONDS = 1.0
 

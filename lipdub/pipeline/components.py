@@ -2,11 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from lipdub.components import AudioExtractor, Blender, FaceTracker, Generator
+from lipdub import defaults
+from lipdub.components import (
+    KINDS,
+    AudioExtractor,
+    Blender,
+    FaceTracker,
+    Generator,
+    kind_of_prefix,
+)
+from lipdub.errors import InputError
 from lipdub.plugins import components, get_component
 from lipdub.weights.registry import get_spec, is_available
 
@@ -48,6 +58,86 @@ def choose_generator(name: str, checkpoint: Path | None) -> GeneratorChoice:
     return GeneratorChoice(WEIGHT_FREE, f"generator: {WEIGHT_FREE} (auto, no weights found){hint}")
 
 
+#: Options per component kind word (``{"blender": {"feather": "0.1"}}``).
+ComponentSettings = dict[str, dict[str, Any]]
+
+
+def option_kinds() -> list[str]:
+    """The ``KIND`` words ``--option KIND.KEY=VALUE`` accepts."""
+    return [base.kind for base in KINDS.values()]
+
+
+def parse_option_flags(flags: Iterable[str]) -> ComponentSettings:
+    """``["blender.feather=0.1", ...]`` as ``{"blender": {"feather": "0.1"}}`` (values stay
+    strings: each component's ``Options`` parses them); :class:`InputError` on a bad flag."""
+    settings: ComponentSettings = {}
+    for flag in flags:
+        key, equals, value = flag.partition("=")
+        kind, dot, name = key.strip().partition(".")
+        if not equals or not dot or not name.strip() or not kind:
+            raise InputError(
+                f"--option {flag!r}: expected KIND.KEY=VALUE, e.g. blender.feather=0.1"
+            )
+        if kind_of_prefix(kind) is None:
+            raise InputError(
+                f"--option {flag!r}: unknown kind {kind!r} (kinds: {', '.join(option_kinds())})"
+            )
+        settings.setdefault(kind, {})[name.strip()] = value.strip()
+    return settings
+
+
+def merge_settings(*layers: Mapping[str, Mapping[str, Any]] | None) -> ComponentSettings:
+    """Later layers win, key by key."""
+    merged: ComponentSettings = {}
+    for layer in layers:
+        for kind, values in (layer or {}).items():
+            merged.setdefault(kind, {}).update(values)
+    return {kind: values for kind, values in merged.items() if values}
+
+
+@dataclass(frozen=True)
+class ComponentClasses:
+    """The classes a dub will construct, with their validated options."""
+
+    generator: type[Generator]
+    extractor: type[AudioExtractor]
+    tracker: type[FaceTracker]
+    blender: type[Blender]
+    #: The user's options per kind word (validated).
+    options: ComponentSettings
+
+
+def resolve_classes(
+    generator: str,
+    *,
+    blender: str = defaults.BLENDER,
+    tracker: str = defaults.TRACKER,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
+) -> ComponentClasses:
+    """The component classes of a dub and their options, validated without constructing
+    anything (no weights load): an unknown name, kind, key or a bad value fails here."""
+    generator_cls = get_component("generators", generator)
+    classes = {
+        "generator": generator_cls,
+        "extractor": get_component("audio_extractors", generator_cls.audio_extractor),
+        "tracker": get_component("face_trackers", tracker),
+        "blender": get_component("blenders", blender),
+    }
+    parsed: ComponentSettings = {}
+    for kind, values in (options or {}).items():
+        cls = classes.get(kind)
+        if cls is None:
+            if values:
+                raise InputError(
+                    f"--option {kind}.{next(iter(values))}: this dub has no {kind} "
+                    f"(kinds: {', '.join(classes)})"
+                )
+            continue
+        cls.parse_options(values)  # fails now, before anything is built
+        parsed[kind] = dict(values)
+    return ComponentClasses(options=parsed, **classes)  # type: ignore[arg-type]
+
+
 @dataclass
 class Components:
     """The built components of one dub."""
@@ -68,30 +158,31 @@ def build_components(
     checkpoint: Path | None = None,
     device: str = "auto",
     precision: str = "auto",
-    blender: str = "mask",
-    tracker: str = "mediapipe",
-    extractor_options: dict[str, Any] | None = None,
-    generator_options: dict[str, Any] | None = None,
-    tracker_options: dict[str, Any] | None = None,
+    blender: str = defaults.BLENDER,
+    tracker: str = defaults.TRACKER,
+    options: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Components:
-    """Construct the named components (the generator's audio extractor follows from it)."""
-    generator_cls = get_component("generators", generator)
-    extractor_cls = get_component("audio_extractors", generator_cls.audio_extractor)
-    blender_cls = get_component("blenders", blender)
-    tracker_cls = get_component("face_trackers", tracker)
-    built_generator = generator_cls(
+    """Construct the named components with their ``options`` (per kind word); the
+    generator's audio extractor follows from it and takes the generator's
+    :meth:`~lipdub.components.Generator.extractor_defaults` under the user's options."""
+    classes = resolve_classes(generator, blender=blender, tracker=tracker, options=options)
+    empty: dict[str, Any] = {}
+    built_generator = classes.generator(
         checkpoint=checkpoint,
         device=device,
         precision=precision,
-        **(generator_options or {}),
+        options=classes.options.get("generator"),
     )
-    options = {**built_generator.extractor_defaults(), **(extractor_options or {})}
-    built_extractor = extractor_cls(**options)
+    extractor_values = {
+        **built_generator.extractor_defaults(),
+        **classes.options.get("extractor", empty),
+    }
+    built_extractor = classes.extractor(extractor_values)
     built_generator.check_extractor(built_extractor)
     built_generator.load()
     return Components(
         generator=built_generator,
         extractor=built_extractor,
-        tracker=tracker_cls(**(tracker_options or {})),
-        blender=blender_cls(),
+        tracker=classes.tracker(classes.options.get("tracker")),
+        blender=classes.blender(classes.options.get("blender")),
     )

@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from lipdub import defaults
 from lipdub.audio.cache import FeatureCache
 from lipdub.audio.features import compute_features
 from lipdub.audio.windows import frame_windows, window_starts
@@ -27,6 +28,7 @@ from lipdub.media.writer import VideoWriter, check_output_path
 from lipdub.pipeline.analysis import Analysis, analyse
 from lipdub.pipeline.components import (
     Components,
+    ComponentSettings,
     GeneratorChoice,
     build_components,
     choose_generator,
@@ -38,7 +40,6 @@ from lipdub.types import GeneratorInput
 
 log = logging.getLogger(__name__)
 
-DEFAULT_STILL_FPS = 25.0
 
 
 @dataclass
@@ -48,21 +49,21 @@ class DubRequest:
     video: Path
     audio: Path
     output: Path | None = None
-    generator: str = "auto"
+    generator: str = defaults.GENERATOR
     checkpoint: Path | None = None
-    blender: str = "mask"
-    tracker: str = "mediapipe"
-    face: str = "largest"
-    pads: tuple[int, int, int, int] = (0, 10, 0, 0)
+    blender: str = defaults.BLENDER
+    tracker: str = defaults.TRACKER
+    face: str = defaults.FACE
+    pads: tuple[int, int, int, int] = defaults.PADS
     fps: float | None = None
     fit: FitPolicy = field(default_factory=FitPolicy)
     device: str = "auto"
     precision: str = "auto"
-    batch_size: int | None = None
-    scene_threshold: float = 27.0
+    scene_threshold: float = defaults.SCENE_THRESHOLD
     overwrite: bool = False
     feature_cache: bool = True
-    extractor_options: dict[str, Any] = field(default_factory=dict)
+    #: Component options per kind word: ``{"blender": {"feather": 0.1}}``.
+    options: ComponentSettings = field(default_factory=dict)
 
 
 @dataclass
@@ -112,7 +113,7 @@ def components_for(request: DubRequest, generator: str) -> Components:
         precision=request.precision,
         blender=request.blender,
         tracker=request.tracker,
-        extractor_options=request.extractor_options,
+        options=request.options,
     )
 
 
@@ -135,8 +136,8 @@ def dub(
     check_output_path(output, [request.video, request.audio], request.overwrite)
 
     with timer("audio"):
-        wav = load_audio(request.audio, 16000)
-    duration = len(wav) / 16000.0
+        wav = load_audio(request.audio, defaults.ANALYSIS_SAMPLE_RATE)
+    duration = len(wav) / float(defaults.ANALYSIS_SAMPLE_RATE)
 
     choice = choose_generator(request.generator, request.checkpoint)
     if choice.note and notify is not None:
@@ -166,7 +167,7 @@ def _run(
     timer: StageTimer,
     started: float,
 ) -> DubSummary:
-    fps = float(request.fps or info.fps or DEFAULT_STILL_FPS)
+    fps = float(request.fps or info.fps or defaults.STILL_FPS)
     read = _frame_reader(request.video, info, fps)
     with timer("features"):
         cache = FeatureCache() if request.feature_cache else None
@@ -251,7 +252,7 @@ def _write(
 ) -> tuple[int, int]:
     """Second pass: generate, blend and encode every output frame; returns (dubbed, no-face)."""
     generator, blender = parts.generator, parts.blender
-    batch_size = max(1, request.batch_size or generator.batch_size)
+    batch_size = max(1, getattr(generator.options, "batch_size", None) or generator.batch_size)
     dubbed = no_face = 0
     pending: list[tuple[np.ndarray, GeneratorInput | None]] = []
     current_shot = -1

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from lipdub import defaults
 from lipdub.errors import InputError, LipdubError
 from lipdub.pipeline.progress import ProgressCallback, no_progress
 from lipdub.training.clips import (
@@ -52,7 +53,7 @@ class PreprocessOptions:
     seed: int = 0
     jobs: int = 1
     split_by: str = "clip"
-    tracker: str = "mediapipe"
+    tracker: str = defaults.TRACKER
 
 
 def find_videos(source: Path) -> list[Path]:

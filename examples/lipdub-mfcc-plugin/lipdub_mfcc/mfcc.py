@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from lipdub.components import AudioExtractor
-from lipdub.errors import InputError
+from pydantic import Field, model_validator
 from scipy.fft import dct
 
 SAMPLE_RATE = 16000
@@ -71,25 +71,22 @@ class MfccExtractor(AudioExtractor):
     frames_per_second: ClassVar[float] = SAMPLE_RATE / HOP
     sample_rate: ClassVar[int] = SAMPLE_RATE
 
-    OPTIONS: ClassVar[dict[str, type]] = {"n_mfcc": int, "n_mels": int, "deltas": bool}
+    class Options(AudioExtractor.Options):
+        n_mfcc: int = Field(13, ge=1, le=128, description="Cepstral coefficients per frame.")
+        n_mels: int = Field(40, ge=2, le=128, description="Mel bands before the DCT.")
+        deltas: bool = Field(False, description="Append regression deltas (doubles the width).")
 
-    def __init__(self, **options: Any) -> None:
-        unknown = sorted(set(options) - set(self.OPTIONS))
-        if unknown:
-            raise InputError(
-                f"extractor 'mfcc' has no option {unknown[0]!r} "
-                f"(options: {', '.join(self.OPTIONS)})"
-            )
-        super().__init__(**options)
-        self.n_mfcc = int(options.get("n_mfcc", 13))
-        self.n_mels = int(options.get("n_mels", 40))
-        self.with_deltas = bool(options.get("deltas", False))
-        if not 1 <= self.n_mfcc <= self.n_mels:
-            raise InputError(f"extractor 'mfcc': n_mfcc must be 1..{self.n_mels}")
+        @model_validator(mode="after")
+        def _fewer_coefficients_than_bands(self) -> MfccExtractor.Options:
+            if self.n_mfcc > self.n_mels:
+                raise ValueError(f"n_mfcc must be at most n_mels ({self.n_mels})")
+            return self
+
+    options: Options
 
     def extract(self, wav: np.ndarray) -> np.ndarray:
         """``(frames, n_mfcc)`` float32, or ``(frames, 2 * n_mfcc)`` with deltas."""
-        coefficients = mfcc(wav, self.n_mfcc, self.n_mels)
-        if self.with_deltas:
+        coefficients = mfcc(wav, self.options.n_mfcc, self.options.n_mels)
+        if self.options.deltas:
             coefficients = np.concatenate([coefficients, deltas(coefficients)], axis=1)
         return np.ascontiguousarray(coefficients, dtype=np.float32)

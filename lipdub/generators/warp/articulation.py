@@ -17,7 +17,7 @@ time ``j / 100`` s.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
@@ -193,12 +193,6 @@ class ArticulationExtractor(AudioExtractor):
     name: ClassVar[str] = "articulation"
     description: ClassVar[str] = "Mouth opening/spread from loudness, voicing and formants."
     frames_per_second: ClassVar[float] = FRAMES_PER_SECOND
-
-    def __init__(self, **options: Any) -> None:
-        if options:
-            names = ", ".join(sorted(options))
-            raise InputError(f"audio extractor 'articulation' takes no options (got {names})")
-        super().__init__(**options)
 
     def extract(self, wav: np.ndarray) -> np.ndarray:
         """``(ceil(len(wav) / 160), 4)`` float32 rows of :data:`COLUMNS`, row ``j`` at

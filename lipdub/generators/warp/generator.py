@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
+from pydantic import Field
 
 from lipdub.components import Generator
 from lipdub.errors import InputError
@@ -16,7 +17,6 @@ from lipdub.generators.warp.articulation import OPENING, SPREAD
 from lipdub.generators.warp.interior import paint_cavity
 from lipdub.generators.warp.shape import SMOOTH_WEIGHTS, MouthPose, ShapeParams, build_mesh
 from lipdub.generators.warp.warp import warp_region
-from lipdub.options import option_bool, option_float
 from lipdub.types import Box, GeneratorInput, Patch
 
 #: The patch box reaches this share of the face height beyond the warped region, so that the
@@ -26,7 +26,6 @@ BOX_MARGIN = 0.15
 MIN_FACE_PX = 12.0
 #: Smoothing of the displacement below the lower lip, as a share of the face height.
 SMOOTH_SIGMA = 0.04
-OWNER = "generator 'warp'"
 
 
 def pose_from_audio(window: np.ndarray) -> MouthPose:
@@ -110,29 +109,34 @@ class WarpGenerator(Generator):
     default_weights: ClassVar[str | None] = None
     batch_size: ClassVar[int] = 8
 
+    class Options(Generator.Options):
+        max_opening: float = Field(
+            0.15,
+            ge=0.0,
+            le=0.4,
+            description="Inner-lip gap at full opening, as a share of the face height "
+            "(the lip-movement strength).",
+        )
+        jaw: float = Field(
+            0.6, ge=0.0, le=1.0, description="Chin drop as a share of the lower lip's drop."
+        )
+        teeth: bool = Field(True, description="Paint a hint of teeth in an open mouth.")
+
+    options: Options
+
     def __init__(
         self,
         checkpoint: Path | None = None,
         device: str = "cpu",
         precision: str = "auto",
-        max_opening: float | str = 0.15,
-        jaw: float | str = 0.6,
-        teeth: bool | str = True,
-        **options: Any,
+        options: Any = None,
+        **values: Any,
     ) -> None:
         if checkpoint is not None:
             raise InputError("generator 'warp' uses no weights; drop --checkpoint")
-        if options:
-            names = ", ".join(sorted(options))
-            raise InputError(
-                f"generator 'warp': unknown option(s) {names} (known: max_opening, jaw, teeth)"
-            )
-        super().__init__(checkpoint=None, device=device, precision=precision)
-        self.params = ShapeParams(
-            max_gap=option_float(OWNER, "max_opening", max_opening, 0.0, 0.4),
-            jaw_share=option_float(OWNER, "jaw", jaw, 0.0, 1.0),
-        )
-        self.teeth = option_bool(OWNER, "teeth", teeth)
+        super().__init__(None, device, precision, options, **values)
+        self.params = ShapeParams(max_gap=self.options.max_opening, jaw_share=self.options.jaw)
+        self.teeth = self.options.teeth
 
     def generate(self, items: Sequence[GeneratorInput]) -> list[Patch]:
         """One patch per item: the lower face of ``item.frame`` moved to its audio's pose."""

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
+from pydantic import Field
+
 from lipdub_hubert.hubert import HubertExtractor
 
 
@@ -33,11 +35,7 @@ _HUBERT_WITH_FINAL_PROJ: type | None = None
 
 
 class ContentVecExtractor(HubertExtractor):
-    """ContentVec features: the projected output (256-d, default) or the hidden states.
-
-    Takes the options of ``hubert`` plus ``projected`` (default true): apply ``final_proj`` to
-    the chosen hidden state.
-    """
+    """ContentVec features: the projected output (256-d, default) or the hidden states."""
 
     name: ClassVar[str] = "contentvec"
     description: ClassVar[str] = "ContentVec (HuBERT + final projection), 50 frames/s, chunked"
@@ -45,9 +43,16 @@ class ContentVecExtractor(HubertExtractor):
     default_model: ClassVar[str] = "lengyue233/content-vec-best"
     pull_name: ClassVar[str] = "contentvec"
 
-    def __init__(self, model: str | None = None, projected: bool = True, **options: Any) -> None:
-        super().__init__(model=model, **options)
-        self.projected = bool(projected)
+    class Options(HubertExtractor.Options):
+        projected: bool = Field(
+            True, description="Apply final_proj (256-d) to the hidden state; false: hidden."
+        )
+
+    options: Options
+
+    def __init__(self, options: Any = None, **values: Any) -> None:
+        super().__init__(options, **values)
+        self.projected = self.options.projected
 
     @property
     def feature_dim(self) -> int:

@@ -5,8 +5,8 @@ Wav2Lip's face encoder/decoder with the attention audio encoder, run like ``wav2
 weights: ``--checkpoint`` must be a lipdub checkpoint of the same architecture, and its metadata
 (extractor, model, layer, feature width) must match the features it is given.
 
-Options (``**options``): ``batch_size``, and ``model``/``layer``/``projected`` (the extractor
-options of the run, checked against the checkpoint when given).
+Options: ``batch_size``. The extractor of the run is checked against the checkpoint
+(:meth:`Wav2LipHubertGenerator.check_extractor`).
 """
 
 from __future__ import annotations
@@ -41,9 +41,10 @@ class Wav2LipHubertGenerator(Wav2LipGenerator):
         checkpoint: Path | None = None,
         device: str = "auto",
         precision: str = "auto",
-        **options: Any,
+        options: Any = None,
+        **values: Any,
     ) -> None:
-        super().__init__(checkpoint=checkpoint, device=device, precision=precision, **options)
+        super().__init__(checkpoint, device, precision, options, **values)
         self._meta: NetworkMeta | None = None
 
     def checkpoint_path(self) -> Path:
@@ -66,14 +67,7 @@ class Wav2LipHubertGenerator(Wav2LipGenerator):
 
         path = self.checkpoint_path()
         network, meta = load_network(path, arch=self.name)
-        check_features(
-            meta,
-            self.audio_extractor,
-            model=self.options.get("model"),
-            layer=self.options.get("layer"),
-            projected=self.options.get("projected"),
-            where=f"checkpoint {path.name}",
-        )
+        check_features(meta, self.audio_extractor, where=f"checkpoint {path.name}")
         self._meta = meta
         return network
 

@@ -8,6 +8,7 @@ from typing import Any, ClassVar
 import numpy as np
 from lipdub.components import AudioExtractor
 from lipdub.errors import CheckpointError, InputError
+from pydantic import Field
 
 from lipdub_hubert import chunking
 from lipdub_hubert.resolve import ResolvedModel, resolve_model
@@ -29,14 +30,7 @@ def _receptive_field_and_hop(kernels: Any, strides: Any) -> tuple[int, int]:
 
 
 class HubertExtractor(AudioExtractor):
-    """HuBERT hidden states, 50 frames per second, computed in overlapping chunks.
-
-    Options: ``model`` (a ``save_pretrained`` folder or a hub id), ``layer`` (hidden-state
-    index, 0 = input of the first transformer layer, default the last; negative counts from
-    the end), ``chunk_seconds`` (default 5; 0 runs the whole audio at once),
-    ``overlap_seconds`` (default 0.5), ``normalize`` (zero-mean unit-variance input, default
-    off as in HuBERT base pre-training), ``device`` (default ``cpu``).
-    """
+    """HuBERT hidden states, 50 frames per second, computed in overlapping chunks."""
 
     name: ClassVar[str] = "hubert"
     description: ClassVar[str] = "HuBERT hidden states (transformers), 50 frames/s, chunked"
@@ -47,18 +41,32 @@ class HubertExtractor(AudioExtractor):
     #: Name to give ``lipdub models pull`` in error messages.
     pull_name: ClassVar[str] = "hubert-base"
 
-    def __init__(
-        self,
-        model: str | None = None,
-        layer: int | None = None,
-        chunk_seconds: float | None = 5.0,
-        overlap_seconds: float = 0.5,
-        normalize: bool = False,
-        device: str = "cpu",
-        **options: Any,
-    ) -> None:
-        super().__init__(**options)
+    class Options(AudioExtractor.Options):
+        model: str | None = Field(
+            None, description="A save_pretrained folder or a hub id (default: the class's)."
+        )
+        layer: int | None = Field(
+            None,
+            description="Hidden state: 0 = input of the first transformer layer, default the "
+            "last; negative counts from the end.",
+        )
+        chunk_seconds: float | None = Field(
+            5.0, ge=0.0, description="Chunk length in seconds; 0 or none runs the whole audio."
+        )
+        overlap_seconds: float = Field(0.5, ge=0.0, description="Overlap between chunks.")
+        normalize: bool = Field(
+            False, description="Zero-mean unit-variance input (off, as in HuBERT pre-training)."
+        )
+        device: str = Field("cpu", description="Torch device the model runs on.")
+
+    options: Options
+
+    def __init__(self, options: Any = None, **values: Any) -> None:
+        super().__init__(options, **values)
         from transformers import HubertConfig
+
+        model, layer = self.options.model, self.options.layer
+        chunk_seconds, overlap_seconds = self.options.chunk_seconds, self.options.overlap_seconds
 
         self.resolved: ResolvedModel = resolve_model(
             model or self.default_model, self.model_title, self.pull_name
@@ -85,8 +93,8 @@ class HubertExtractor(AudioExtractor):
             raise InputError("--overlap-seconds must be at least 0 and less than --chunk-seconds")
         self.chunk_seconds = chunk_seconds
         self.overlap_seconds = float(overlap_seconds) if chunk_seconds is not None else 0.0
-        self.normalize = bool(normalize)
-        self.device = device
+        self.normalize = self.options.normalize
+        self.device = self.options.device
         self._model: Any = None
 
     # -- what the features are -------------------------------------------------------------

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from lipdub.components import kind_of_prefix
 from lipdub.errors import InputError
 
 VIDEO_SUFFIXES = frozenset(
@@ -139,6 +140,12 @@ def _column(header: str) -> str:
     return header.strip().lower().lstrip("-").replace("-", "_")
 
 
+def _is_component_option(column: str) -> bool:
+    """``blender.feather``: a column named like ``--option KIND.KEY``."""
+    kind, dot, key = column.partition(".")
+    return bool(dot and key) and kind_of_prefix(kind) is not None
+
+
 def read_manifest(manifest: Path, out_dir: Path | None) -> Pairing:
     """Items from a CSV with a header row: ``video``, ``audio``, optional ``output`` and any of
     :data:`MANIFEST_OPTIONS` (empty cells use the batch's options). Relative paths are taken
@@ -155,12 +162,12 @@ def read_manifest(manifest: Path, out_dir: Path | None) -> Pairing:
         raise InputError(f"manifest {manifest} is empty")
     header = [_column(cell) for cell in rows[0]]
     known = {"video", "audio", "output", *MANIFEST_OPTIONS}
-    unknown = [cell for cell in header if cell not in known]
+    unknown = [cell for cell in header if cell not in known and not _is_component_option(cell)]
     if unknown or "video" not in header or "audio" not in header:
         problem = f"unknown column {unknown[0]!r}" if unknown else "needs video and audio columns"
         raise InputError(
             f"manifest {manifest}: {problem} (columns: video, audio, output, "
-            f"{', '.join(MANIFEST_OPTIONS)})"
+            f"{', '.join(MANIFEST_OPTIONS)}, or KIND.KEY for a component option)"
         )
     items = []
     for line, row in enumerate(rows[1:], start=2):
@@ -202,4 +209,11 @@ def _manifest_item(
             item.error = f"line {line}: {column} {text!r} is not a valid value"
             return item
         item.options[column] = path(text) if column in _PATH_OPTIONS else value
+    flags = [
+        f"{column}={text.strip()}"
+        for column, text in cells.items()
+        if _is_component_option(column) and text.strip()
+    ]
+    if flags:
+        item.options["option"] = flags
     return item

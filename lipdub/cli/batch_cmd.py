@@ -179,7 +179,8 @@ def batch_command(
         None,
         "--manifest",
         help="CSV with a header: video, audio, optional output and per-row dub options "
-        "(generator, checkpoint, face, pads, fps, fit, ...). Paths are relative to the CSV.",
+        "(generator, checkpoint, face, pads, fps, fit, ..., and KIND.KEY columns such as "
+        "blender.feather). Paths are relative to the CSV.",
     ),
     out_dir: Path | None = typer.Option(
         None, "--output-dir", "-o", help="Folder for the dubs (OUT_DIR/<video stem>.mp4)."
@@ -206,9 +207,9 @@ def batch_command(
 
     def make_request(item: BatchItem) -> DubRequest:
         assert item.video is not None and item.audio is not None
-        return request_from_options(
-            item.video, item.audio, item.output, {**options, **item.options}
-        )
+        flags = [*(options.get("option") or []), *item.options.get("option", [])]
+        row = {**options, **item.options, "option": flags}
+        return request_from_options(item.video, item.audio, item.output, row)
 
     with RichBatchProgress(quiet=quiet) as observer:
         for path in pairing.unmatched_audio:

@@ -9,23 +9,21 @@ import typer
 
 from lipdub.errors import InputError, OutputError
 
+#: Help for the extractor-option flags that are kept as hidden shorthands.
+_SHORTHAND = "Short for --option extractor.{}=VALUE."
 
-def extractor_options(
-    model: str | None = None,
-    layer: int | None = None,
-    projected: bool | None = None,
-    chunk_seconds: float | None = None,
-    overlap_seconds: float | None = None,
-) -> dict[str, Any]:
-    """The extractor constructor kwargs for the options the user actually gave."""
-    given = {
-        "model": model,
-        "layer": layer,
-        "projected": projected,
-        "chunk_seconds": chunk_seconds,
-        "overlap_seconds": overlap_seconds,
-    }
-    return {name: value for name, value in given.items() if value is not None}
+
+def extractor_options(option: list[str] | None = None, **shorthands: Any) -> dict[str, Any]:
+    """The extractor's options from ``--option extractor.KEY=VALUE`` flags and the shorthand
+    flags the user gave (``None`` values are left out; ``--option`` wins)."""
+    from lipdub.pipeline.components import parse_option_flags
+
+    settings = parse_option_flags(option or [])
+    other = sorted(kind for kind in settings if kind != "extractor")
+    if other:
+        raise InputError(f"--option {other[0]}.…: this command only takes extractor options")
+    given = {name: value for name, value in shorthands.items() if value is not None}
+    return {**given, **settings.get("extractor", {})}
 
 
 def features(
@@ -34,30 +32,36 @@ def features(
     extractor: Annotated[
         str, typer.Option("--extractor", "-e", help="Audio extractor name.")
     ] = "mel",
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option",
+            "-O",
+            help="An extractor option, extractor.KEY=VALUE (repeatable); "
+            "`lipdub plugins --options` lists them.",
+        ),
+    ] = None,
     model: Annotated[
         str | None,
         typer.Option(
-            "--model", help="Model folder (save_pretrained) or hub id, for model extractors."
+            "--model",
+            help="Model folder (save_pretrained) or hub id; short for --option extractor.model=M.",
         ),
     ] = None,
     layer: Annotated[
-        int | None, typer.Option("--layer", help="Hidden layer to use (default: the last).")
+        int | None, typer.Option("--layer", hidden=True, help=_SHORTHAND.format("layer"))
     ] = None,
     projected: Annotated[
         bool | None,
-        typer.Option(
-            "--projected/--hidden", help="ContentVec: projected (256-d) or hidden features."
-        ),
+        typer.Option("--projected/--hidden", hidden=True, help=_SHORTHAND.format("projected")),
     ] = None,
     chunk_seconds: Annotated[
         float | None,
-        typer.Option(
-            "--chunk-seconds", help="Chunk length for model extractors (default 5; 0 = none)."
-        ),
+        typer.Option("--chunk-seconds", hidden=True, help=_SHORTHAND.format("chunk_seconds")),
     ] = None,
     overlap_seconds: Annotated[
         float | None,
-        typer.Option("--overlap-seconds", help="Overlap between chunks (default 0.5)."),
+        typer.Option("--overlap-seconds", hidden=True, help=_SHORTHAND.format("overlap_seconds")),
     ] = None,
     no_cache: Annotated[
         bool, typer.Option("--no-cache", help="Neither read nor write the cache.")
@@ -84,8 +88,15 @@ def features(
     if output.resolve() == audio.resolve():
         raise OutputError("the output would overwrite the input audio")
     extractor_class = get_component("audio_extractors", extractor)
-    options = extractor_options(model, layer, projected, chunk_seconds, overlap_seconds)
-    instance = extractor_class(**options)
+    options = extractor_options(
+        option,
+        model=model,
+        layer=layer,
+        projected=projected,
+        chunk_seconds=chunk_seconds,
+        overlap_seconds=overlap_seconds,
+    )
+    instance = extractor_class(options)
     try:
         from lipdub.media.audio import load_audio
 

@@ -112,12 +112,22 @@ def preprocess_command(
     extractor: Annotated[
         list[str] | None, typer.Option("--extractor", "-e", help="Features to cache (repeat).")
     ] = None,
-    model: Annotated[str | None, typer.Option("--model", help="HuBERT/ContentVec model.")] = None,
+    option: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--option", "-O", help="Option of the model extractors, extractor.KEY=VALUE (repeat)."
+        ),
+    ] = None,
+    model: Annotated[
+        str | None,
+        typer.Option("--model", help="Model of the model extractors (extractor.model)."),
+    ] = None,
     layer: Annotated[
-        int | None, typer.Option("--layer", help="Hidden layer (default last).")
+        int | None, typer.Option("--layer", hidden=True, help="Short for extractor.layer.")
     ] = None,
     projected: Annotated[
-        bool | None, typer.Option("--projected/--hidden", help="ContentVec output kind.")
+        bool | None,
+        typer.Option("--projected/--hidden", hidden=True, help="Short for extractor.projected."),
     ] = None,
     clip_seconds: Annotated[float, typer.Option("--clip-seconds", help="Clip length.")] = 5.0,
     split: Annotated[str, typer.Option("--split", help="train,val,test ratios.")] = "0.8,0.1,0.1",
@@ -142,7 +152,7 @@ def preprocess_command(
         ratios = ()
     if len(ratios) != 3:
         raise InputError(f"--split must be three ratios such as 0.8,0.1,0.1, not {split!r}")
-    options = extractor_options(model, layer, projected)
+    options = extractor_options(option, model=model, layer=layer, projected=projected)
     names = list(dict.fromkeys(extractor or ["mel"]))
     specs = [ExtractorSpec(n, options if n != "mel" else {}) for n in names]
     request = PreprocessOptions(

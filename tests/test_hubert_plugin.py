@@ -130,7 +130,7 @@ def test_layer_choice_changes_the_features(tiny_hubert):
     also_last = HubertExtractor(model=str(tiny_hubert), layer=-1).extract(wav)
     assert np.abs(last - first_layer).max() > 1e-3
     np.testing.assert_array_equal(last, also_last)
-    with pytest.raises(InputError, match="--layer 3"):
+    with pytest.raises(InputError, match="layer=3 is out of range"):
         HubertExtractor(model=str(tiny_hubert), layer=3)
 
 

@@ -83,14 +83,17 @@ class HubertExtractor(AudioExtractor):
             layer = layers
         if not -(layers + 1) <= layer <= layers:
             raise InputError(
-                f"--layer {layer} is out of range: {self.model_title} model "
+                f"extractor {self.name!r}: option layer={layer} is out of range: "
+                f"{self.model_title} model "
                 f"{self.resolved.label!r} has hidden states 0..{layers}"
             )
         self.layer = layer % (layers + 1)
         if chunk_seconds is not None and chunk_seconds <= 0:
             chunk_seconds = None
         if chunk_seconds is not None and not 0 <= overlap_seconds < chunk_seconds:
-            raise InputError("--overlap-seconds must be at least 0 and less than --chunk-seconds")
+            raise InputError(
+                f"extractor {self.name!r}: option overlap_seconds must be less than chunk_seconds"
+            )
         self.chunk_seconds = chunk_seconds
         self.overlap_seconds = float(overlap_seconds) if chunk_seconds is not None else 0.0
         self.normalize = self.options.normalize

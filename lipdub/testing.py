@@ -12,6 +12,10 @@ have it removed afterwards, CLI commands included::
         assert "softbox" in lipdub.plugins.components("blenders")
 
 Outside pytest, :func:`plugin_registered` does the same as a context manager.
+
+The contract checks of :mod:`lipdub.contracts` are here too: run them over your components
+(``check_blender(MyBlender())``, ``check_generator``, ``check_tracker``, ``check_extractor``)
+to test what lipdub relies on.
 """
 
 from __future__ import annotations
@@ -24,6 +28,14 @@ from typing import Any
 import pytest
 
 from lipdub import plugins
+from lipdub.contracts import (  # noqa: F401 - re-exported for plugin authors
+    check_blender,
+    check_extractor,
+    check_generator,
+    check_tracker,
+    synthetic_face,
+    synthetic_frame,
+)
 from lipdub.hookspecs import hookimpl
 
 
@@ -40,11 +52,13 @@ class PluginRegistrar:
     """Registers plugins and removes them (and any CLI commands they added) on :meth:`close`."""
 
     def __init__(self) -> None:
-        from lipdub.cli.app import app
+        from lipdub.cli import command_list
+        from lipdub.cli.app import app, register_commands
 
         plugins.load_plugins()
+        register_commands()  # the core and installed plugins' commands, before the snapshot
         self._app = app
-        self._commands = list(app.registered_commands)
+        self._commands = command_list.snapshot(app)
         self._names: list[str] = []
 
     def register(self, plugin: Any, name: str | None = None, version: str | None = None) -> str:
@@ -65,7 +79,9 @@ class PluginRegistrar:
         for name in reversed(self._names):
             plugins.unregister_plugin(name)
         self._names.clear()
-        self._app.registered_commands[:] = self._commands
+        from lipdub.cli import command_list
+
+        command_list.restore(self._app, self._commands)
 
 
 @contextmanager

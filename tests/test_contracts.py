@@ -1,0 +1,126 @@
+"""Every registered component keeps its kind's contract (lipdub.contracts), built-ins and
+installed first-party plugins alike; a new component without a way to build it here fails."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from lipdub import contracts, plugins
+from lipdub.testing import check_blender, check_extractor, check_generator, check_tracker
+from tests.conftest import astronaut_face
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory) -> dict[str, Path]:
+    """Seeded tiny HuBERT / ContentVec models and generator checkpoints for them."""
+    pytest.importorskip("lipdub_hubert")
+    from lipdub_hubert.checkpoint import NetworkMeta, make_random_checkpoint
+    from lipdub_hubert.contentvec import hubert_with_final_proj
+    from lipdub_hubert.tiny import tiny_config
+    from transformers import HubertModel
+
+    root = tmp_path_factory.mktemp("contract-models")
+    torch.manual_seed(0)
+    HubertModel(tiny_config()).save_pretrained(root / "hubert")
+    hubert_with_final_proj()(tiny_config()).save_pretrained(root / "contentvec")
+    paths = {"hubert": root / "hubert", "contentvec": root / "contentvec"}
+    for arch, extractor, dim in (("wav2lip-hubert", "hubert", 32),
+                                 ("wav2lip-contentvec", "contentvec", 16)):  # fmt: skip
+        projected = True if extractor == "contentvec" else None
+        meta = NetworkMeta(arch=arch, extractor=extractor, model=extractor, layer=2,
+                           feature_dim=dim, projected=projected)  # fmt: skip
+        paths[arch] = make_random_checkpoint(root / f"{arch}.pth", meta, seed=1)
+    return paths
+
+
+def _extractor(name: str, models: Callable[[], dict[str, Path]]) -> Any:
+    cls = plugins.get_component("audio_extractors", name)
+    if name in ("hubert", "contentvec"):
+        return cls(model=str(models()[name]))
+    return cls()
+
+
+def _names(kind: str) -> list[str]:
+    return sorted(plugins.components(kind))
+
+
+@pytest.mark.parametrize("name", _names("blenders"))
+def test_blender_contract(name) -> None:
+    check_blender(plugins.get_component("blenders", name)())
+
+
+@pytest.mark.parametrize("name", _names("audio_extractors"))
+def test_extractor_contract(name, request) -> None:
+    check_extractor(_extractor(name, lambda: request.getfixturevalue("tiny_models")))
+
+
+@pytest.mark.parametrize("name", _names("generators"))
+def test_generator_contract(name, request, seeded_checkpoint) -> None:
+    cls = plugins.get_component("generators", name)
+    checkpoint = None
+    if name in ("wav2lip", "wav2lip-gan"):
+        checkpoint = seeded_checkpoint
+    elif cls.needs_weights:
+        models = request.getfixturevalue("tiny_models")
+        assert name in models, f"no contract checkpoint for generator {name!r}: add one here"
+        checkpoint = models[name]
+    generator = cls(checkpoint=checkpoint, device="cpu", precision="fp32")
+    extractor = _extractor(cls.audio_extractor, lambda: request.getfixturevalue("tiny_models"))
+    generator.check_extractor(extractor)
+    check_generator(generator, extractor)
+
+
+def _tracker_frames() -> list[np.ndarray]:
+    face = astronaut_face(256)
+    edge = np.zeros_like(face)
+    edge[:, :181] = face[:, 75:]  # the face cut by the frame's left edge
+    return [face, face, edge, np.zeros_like(face)]
+
+
+@pytest.mark.parametrize("name", _names("face_trackers"))
+def test_tracker_contract(name) -> None:
+    seen = check_tracker(plugins.get_component("face_trackers", name)(), _tracker_frames())
+    if name == "mediapipe":
+        assert seen >= 3  # the face, again, and the cut one
+
+
+def test_the_checks_catch_broken_components() -> None:
+    """The contract checks fail on components that break them (they are not vacuous)."""
+
+    class Spills(plugins.KINDS["blenders"]):
+        name = "spills"
+
+        def blend(self, frame, patch, face):
+            frame = frame.copy()
+            frame[0, 0] = 255 - frame[0, 0]  # outside every patch box in the cases
+            return frame
+
+    class Short(plugins.KINDS["generators"]):
+        name = "short"
+        needs_weights = False
+        audio_extractor = "articulation"
+
+        def generate(self, items):
+            return []
+
+    with pytest.raises(AssertionError, match="outside the patch box"):
+        check_blender(Spills())
+    with pytest.raises(AssertionError, match="3 inputs gave 0 patches"):
+        check_generator(Short())
+
+
+def test_synthetic_face_has_its_regions_in_the_canonical_order() -> None:
+    regions = contracts.synthetic_face().regions
+    assert regions is not None
+    left, right = regions.mouth_corners
+    assert left[0] < right[0]
+    assert regions.lower_lip_inner[1] > regions.upper_lip_inner[1]
+    assert regions.chin[1] > regions.nose_tip[1] > regions.eyes[:, 1].max()
+    assert regions.forehead[1] < regions.eyes[:, 1].min()

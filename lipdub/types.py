@@ -6,6 +6,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from lipdub.faces.regions import FaceRegions
+
 #: A pixel rectangle ``(x1, y1, x2, y2)``; ``x2``/``y2`` are exclusive.
 Box = tuple[int, int, int, int]
 
@@ -14,13 +16,17 @@ Box = tuple[int, int, int, int]
 class Face:
     """One face in one frame, in frame pixel coordinates.
 
-    ``landmarks`` are the 468 mediapipe face-mesh points as ``(468, 2)`` float32 ``(x, y)``
-    (or ``None`` when the tracker gives no mesh); ``box`` is the tracked (smoothed) face box.
+    ``box`` is the tracked (smoothed) face box. ``regions`` are the named face regions (oval,
+    jaw, lips, nose, eyes: see :mod:`lipdub.faces.regions`) that every consumer uses; the
+    tracker fills them from its own landmarks, ``None`` when it found no landmarks.
+    ``landmarks`` are the tracker's raw points as ``(N, 2)`` float32 ``(x, y)`` in its own
+    layout (468 for the mediapipe mesh, 68 for iBUG, ...), for tracker-specific uses only.
     """
 
     box: tuple[float, float, float, float]
     landmarks: np.ndarray | None = None
     score: float = 1.0
+    regions: FaceRegions | None = None
 
     def int_box(self, width: int, height: int) -> Box:
         """The box rounded to integers and clipped to a ``width`` x ``height`` frame."""
@@ -42,12 +48,16 @@ class Patch:
     """A generated image to be put back into a frame at ``box`` (RGB uint8, box-sized).
 
     ``match_color`` tells blenders whether to colour-match the patch to the frame; generators
-    that keep the source's own pixels (such as ``warp``) set it to False.
+    that keep the source's own pixels (such as ``warp``) set it to False. A generator that
+    could not redraw the face sets ``redrawn`` to False and says why in ``note`` (e.g. "face
+    too small"): the frame is then left as it is and not counted as dubbed.
     """
 
     image: np.ndarray
     box: Box
     match_color: bool = True
+    redrawn: bool = True
+    note: str | None = None
 
 
 @dataclass

@@ -17,6 +17,7 @@ from lipdub.blenders.box import BoxBlender
 from lipdub.blenders.mask import MaskBlender
 from lipdub.errors import InputError, PluginError
 from lipdub.faces import landmarks as lm
+from lipdub.faces.landmarks import regions_from_mediapipe
 from lipdub.types import Face, Patch
 
 skimage_data = pytest.importorskip("skimage.data")
@@ -48,7 +49,8 @@ def face(points: np.ndarray) -> Face:
     x1, y1 = points.min(axis=0)
     x2, y2 = points.max(axis=0)
     height = y2 - y1
-    return Face(box=(x1 - 10, y1 + 0.1 * height, x2 + 10, y2 + 0.12 * height), landmarks=points)
+    box = (x1 - 10, y1 + 0.1 * height, x2 + 10, y2 + 0.12 * height)
+    return Face(box=box, landmarks=points, regions=regions_from_mediapipe(points))
 
 
 @pytest.fixture(scope="module")
@@ -137,7 +139,7 @@ def test_color_match_brings_the_patch_to_the_skin_colour(
     frame: np.ndarray, patch: Patch, face: Face
 ) -> None:
     x1, y1, x2, y2 = patch.box
-    skin = masks.lower_face_skin(face.landmarks, (y2 - y1, x2 - x1), offset_xy=(x1, y1))
+    skin = masks.lower_face_skin(face.regions, (y2 - y1, x2 - x1), offset_xy=(x1, y1))
     skin &= MaskBlender().mask(face, patch.box) > 0.99
     assert skin.sum() > 2000
 
@@ -204,10 +206,10 @@ def test_blend_works_in_place_and_copies_a_read_only_frame(
     assert out is not frame and diff(out, frame).max() > 0
 
 
-def test_face_without_landmarks_gets_a_feathered_ellipse(
+def test_face_without_regions_gets_a_feathered_ellipse(
     frame: np.ndarray, patch: Patch, face: Face
 ) -> None:
-    bare = Face(box=face.box, landmarks=None)
+    bare = Face(box=face.box, landmarks=face.landmarks)  # raw landmarks alone are not used
     out = blend(frame, patch, bare)
     changed = diff(out, frame)
     x1, y1, x2, y2 = patch.box
@@ -226,7 +228,7 @@ def test_box_partly_outside_the_frame_is_clipped(
 ) -> None:
     x1, y1, x2, y2 = patch.box
     shifted = Patch(image=patch.image, box=(x1 - 400, y1, x2 - 400, y2))
-    moved = Face(box=face.box, landmarks=face.landmarks - np.float32([400, 0]))
+    moved = Face(box=face.box, regions=face.regions.translated(-400, 0))
     out = blender.blend(frame.copy(), shifted, moved)
     assert out.shape == frame.shape
     assert not (diff(out, frame) > 0)[:, x2 - 400 :].any()
@@ -265,15 +267,15 @@ def test_hooks_register_the_blenders() -> None:
 def test_lower_face_mask_of_a_crop_matches_the_full_frame_mask(
     frame: np.ndarray, face: Face, patch: Patch
 ) -> None:
-    full = masks.lower_face_mask(face.landmarks, frame.shape[:2], feather_px=12, dilate_px=5)
+    full = masks.lower_face_mask(face.regions, frame.shape[:2], feather_px=12, dilate_px=5)
     x1, y1, x2, y2 = patch.box
     crop = masks.lower_face_mask(
-        face.landmarks, (y2 - y1, x2 - x1), offset_xy=(x1, y1), feather_px=12, dilate_px=5
+        face.regions, (y2 - y1, x2 - x1), offset_xy=(x1, y1), feather_px=12, dilate_px=5
     )
     np.testing.assert_allclose(crop, full[y1:y2, x1:x2], atol=0.02)
     # Dilation grows the mask below the chin.
     chin_x, chin_y = face.landmarks[lm.CHIN].astype(int)
-    grown = masks.lower_face_mask(face.landmarks, frame.shape[:2], feather_px=12, dilate_px=20)
+    grown = masks.lower_face_mask(face.regions, frame.shape[:2], feather_px=12, dilate_px=20)
     assert grown[chin_y + 14, chin_x] > 0.9 > full[chin_y + 14, chin_x]
 
 

@@ -12,6 +12,8 @@ from lipdub import plugins
 from lipdub.blenders.mask import MaskBlender
 from lipdub.errors import InputError
 from lipdub.faces import landmarks as lm
+from lipdub.faces.landmarks import regions_from_mediapipe
+from lipdub.faces.regions import POINTS, FaceRegions
 from lipdub.generators.warp import ArticulationExtractor, WarpGenerator, render_mouth
 from lipdub.generators.warp.articulation import OPENING
 from lipdub.generators.warp.shape import MouthPose, build_mesh, inner_gap
@@ -104,31 +106,30 @@ def test_articulation_rejects_bad_audio_and_options(extractor) -> None:
 
 
 @pytest.fixture(scope="module")
-def astronaut() -> tuple[np.ndarray, np.ndarray, object]:
-    """The astronaut portrait, its face-mesh landmarks and a face-mesh measurer."""
+def astronaut() -> tuple[np.ndarray, FaceRegions, object]:
+    """The astronaut portrait, its face regions (from the face mesh) and a measurer."""
     skimage_data = pytest.importorskip("skimage.data")
     face_mesh = pytest.importorskip("mediapipe").solutions.face_mesh
     image = skimage_data.astronaut()
     mesh = face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1)
 
-    def measure(frame: np.ndarray) -> np.ndarray:
+    def measure(frame: np.ndarray) -> FaceRegions:
         result = mesh.process(frame)
         assert result.multi_face_landmarks, "no face found"
         points = result.multi_face_landmarks[0].landmark[: lm.NUM_LANDMARKS]
         height, width = frame.shape[:2]
-        return np.array([[p.x * width, p.y * height] for p in points], np.float32)
+        mesh_points = np.array([[p.x * width, p.y * height] for p in points], np.float32)
+        return regions_from_mediapipe(mesh_points)
 
     yield image, measure(image), measure
     mesh.close()
 
 
-def _face(points: np.ndarray) -> Face:
-    x1, y1 = points.min(axis=0)
-    x2, y2 = points.max(axis=0)
-    return Face(box=(float(x1), float(y1), float(x2), float(y2)), landmarks=points)
+def _face(regions: FaceRegions) -> Face:
+    return Face(box=regions.oval_box(), regions=regions)
 
 
-def _dub(image: np.ndarray, points: np.ndarray, pose: MouthPose) -> np.ndarray:
+def _dub(image: np.ndarray, points: FaceRegions, pose: MouthPose) -> np.ndarray:
     patch = render_mouth(image, points, pose)
     return MaskBlender().blend(image.copy(), patch, _face(points))
 
@@ -157,15 +158,11 @@ def test_patch_changes_only_the_mouth_and_jaw(astronaut) -> None:
     changed = np.any(patch.image != source, axis=2)
     assert changed.sum() > 100
     rows = np.flatnonzero(changed.any(axis=1)) + y1
-    assert rows.min() > points[lm.NOSE_BOTTOM, 1]
-    assert rows.max() < points[lm.CHIN, 1] + 0.35 * inner_height(points)
+    assert rows.min() > points.nose_base[1]
+    assert rows.max() < points.chin[1] + 0.35 * points.face_height
     # The outermost ring of the patch is untouched, so the blender shows no box.
     assert not changed[0].any() and not changed[-1].any()
     assert not changed[:, 0].any() and not changed[:, -1].any()
-
-
-def inner_height(points: np.ndarray) -> float:
-    return float(np.linalg.norm(points[lm.CHIN] - points[lm.FOREHEAD]))
 
 
 def test_warp_is_continuous_outside_the_mouth(astronaut) -> None:
@@ -211,10 +208,15 @@ def test_generator_makes_one_patch_per_item_and_tolerates_missing_landmarks(astr
     np.testing.assert_array_equal(empty_window.image, closed.image)
     x1, y1, x2, y2 = no_mesh.box
     np.testing.assert_array_equal(no_mesh.image, image[y1:y2, x1:x2])
+    assert opened.redrawn and empty_window.redrawn and opened.note is None
+    assert not no_mesh.redrawn and no_mesh.note == "no landmarks"
     # A collapsed mesh (tracker glitch) leaves the frame as it is instead of failing.
-    collapsed = render_mouth(image, np.full_like(points, 100.0), MouthPose(1.0, 0.0))
+    collapsed = render_mouth(image, FaceRegions(np.full((POINTS, 2), 100.0)), MouthPose(1.0))
     x1, y1, x2, y2 = collapsed.box
     np.testing.assert_array_equal(collapsed.image, image[y1:y2, x1:x2])
+    assert not collapsed.redrawn and collapsed.note == "face too small"
+    broken = FaceRegions(np.where(np.arange(POINTS)[:, None] == 3, np.nan, points.points))
+    assert render_mouth(image, broken, MouthPose(1.0)).note == "unusable landmarks"
 
 
 def test_generator_options_are_checked() -> None:

@@ -95,13 +95,14 @@ class MaskBlender(Blender):
         """The blend weights (float32 ``[0, 1]``) over ``box`` for ``face``."""
         x1, y1, x2, y2 = box
         shape_hw = (y2 - y1, x2 - x1)
-        if face.landmarks is None:
+        regions = face.regions
+        if regions is None or not regions.is_finite():
             width_px = float(face.box[2] - face.box[0])
             weights = masks.ellipse_mask(shape_hw, self.feather * width_px)
         else:
-            width_px = masks.face_width(face.landmarks)
+            width_px = masks.face_width(regions)
             weights = masks.lower_face_mask(
-                face.landmarks,
+                regions,
                 shape_hw,
                 offset_xy=(x1, y1),
                 feather_px=self.feather * width_px,
@@ -110,10 +111,10 @@ class MaskBlender(Blender):
         return weights * masks.box_fade(shape_hw, self.feather * width_px)
 
     def _stat_region(self, face: Face, box: Box, weights: np.ndarray) -> np.ndarray:
-        if face.landmarks is None:
+        if face.regions is None or not face.regions.is_finite():
             return (weights > 0.02) & (weights < 0.98)
         x1, y1, x2, y2 = box
-        skin = masks.lower_face_skin(face.landmarks, (y2 - y1, x2 - x1), offset_xy=(x1, y1))
+        skin = masks.lower_face_skin(face.regions, (y2 - y1, x2 - x1), offset_xy=(x1, y1))
         return skin & (weights > 0.02)
 
     def blend(self, frame: np.ndarray, patch: Patch, face: Face) -> np.ndarray:

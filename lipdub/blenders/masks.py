@@ -1,8 +1,9 @@
 """Soft masks over the lower face, shared by the blenders and the generators.
 
-Every mask is a float32 array in ``[0, 1]`` of a given ``(height, width)``; landmarks are the
-468 mediapipe face-mesh points in frame pixels, and ``offset_xy`` is the frame position of the
-mask's top-left pixel (so a mask can cover just a crop of the frame).
+Every mask is a float32 array in ``[0, 1]`` of a given ``(height, width)``; faces are given
+by their :class:`~lipdub.faces.regions.FaceRegions` in frame pixels (any tracker), and
+``offset_xy`` is the frame position of the mask's top-left pixel (so a mask can cover just a
+crop of the frame).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import math
 import cv2
 import numpy as np
 
-from lipdub.faces import landmarks as lm
+from lipdub.faces.regions import FaceRegions
 
 #: Sub-pixel precision used when rasterising polygons (``cv2.fillPoly`` ``shift``).
 _SHIFT = 4
@@ -24,9 +25,9 @@ def smoothstep(values: np.ndarray) -> np.ndarray:
     return t * t * (3.0 - 2.0 * t)
 
 
-def face_width(landmarks: np.ndarray) -> float:
-    """Width of the face in pixels: the distance between the two cheek points of the mesh."""
-    return float(np.linalg.norm(landmarks[lm.CHEEK_LEFT] - landmarks[lm.CHEEK_RIGHT]))
+def face_width(regions: FaceRegions) -> float:
+    """Width of the face in pixels: the distance between the two cheeks (jaw ends)."""
+    return regions.face_width
 
 
 def signed_distance(inside: np.ndarray) -> np.ndarray:
@@ -69,7 +70,7 @@ def box_fade(shape_hw: tuple[int, int], px: float) -> np.ndarray:
 
 
 def ellipse_mask(shape_hw: tuple[int, int], feather_px: float) -> np.ndarray:
-    """A feathered ellipse over the lower half of a face box of ``shape_hw`` (no landmarks)."""
+    """A feathered ellipse over the lower half of a face box of ``shape_hw`` (no regions)."""
     height, width = shape_hw
     inside = np.zeros((height, width), np.uint8)
     center = (int(round(0.5 * width * 16)), int(round(0.7 * height * 16)))
@@ -86,15 +87,15 @@ def _fill(points: np.ndarray, shape_hw: tuple[int, int]) -> np.ndarray:
     return canvas > 0
 
 
-def _down_axis(landmarks: np.ndarray) -> np.ndarray:
+def _down_axis(regions: FaceRegions) -> np.ndarray:
     """Unit vector pointing from the forehead to the chin (follows head roll)."""
-    axis = landmarks[lm.CHIN] - landmarks[lm.FOREHEAD]
+    axis = regions.chin - regions.forehead
     norm = float(np.linalg.norm(axis))
     return axis / norm if norm > 1e-6 else np.array([0.0, 1.0], np.float32)
 
 
 def below_nose_ramp(
-    landmarks: np.ndarray,
+    regions: FaceRegions,
     shape_hw: tuple[int, int],
     offset_xy: tuple[float, float] = (0, 0),
     side_feather_px: float | None = None,
@@ -106,18 +107,18 @@ def below_nose_ramp(
     of the face width) so the top edge is as soft there as the rest of the mask.
     """
     height, width = shape_hw
-    width_px = face_width(landmarks)
+    width_px = face_width(regions)
     if side_feather_px is None:
         side_feather_px = 0.08 * width_px
-    down = _down_axis(landmarks).astype(np.float32)
+    down = _down_axis(regions).astype(np.float32)
     across = np.array([down[1], -down[0]], np.float32)
-    origin = landmarks[lm.NOSE_BOTTOM].astype(np.float32)
-    nose_points = landmarks[[lm.NOSE_BOTTOM, lm.NOSE_ALA_RIGHT, lm.NOSE_ALA_LEFT]]
+    origin = regions.nose_base.astype(np.float32)
+    nose_points = np.concatenate([regions.nose_base[None], regions.nose_alae])
     start = float(np.max((nose_points - origin) @ down))
     # A squashed gap (head pitched down) still gets a ramp of a few pixels.
-    lip_depth = float((landmarks[lm.UPPER_LIP_OUTER_MID] - origin) @ down)
+    lip_depth = float((regions.upper_lip_outer - origin) @ down)
     gap = max(lip_depth - start, 2.0, 0.02 * width_px)
-    corners = landmarks[[lm.MOUTH_CORNER_RIGHT, lm.MOUTH_CORNER_LEFT]]
+    corners = regions.mouth_corners
     mouth_half_width = float(np.max(np.abs((corners - origin) @ across)))
     xs = np.arange(width, dtype=np.float32) + (offset_xy[0] - origin[0])
     ys = np.arange(height, dtype=np.float32) + (offset_xy[1] - origin[1])
@@ -129,7 +130,7 @@ def below_nose_ramp(
 
 
 def lower_face_mask(
-    landmarks: np.ndarray,
+    regions: FaceRegions,
     shape_hw: tuple[int, int],
     offset_xy: tuple[float, float] = (0, 0),
     feather_px: float | None = None,
@@ -144,28 +145,27 @@ def lower_face_mask(
     edge ramps from 0 at the bottom of the nose to 1 at the top of the upper lip.
 
     Args:
-        landmarks: ``(468, 2)`` face-mesh points in frame pixels.
+        regions: the face's regions in frame pixels.
         shape_hw: ``(height, width)`` of the mask.
         offset_xy: frame position of the mask's top-left pixel.
         feather_px: width of the soft edge in pixels.
         dilate_px: how far to grow the face oval outwards, in pixels.
     """
-    points = np.asarray(landmarks, np.float32)
     if feather_px is None:
-        feather_px = 0.08 * face_width(points)
+        feather_px = 0.08 * face_width(regions)
     feather_px = max(float(feather_px), 1.0)
     dilate_px = max(float(dilate_px), 0.0)
     height, width = shape_hw
     pad = int(math.ceil(dilate_px + feather_px)) + 2
-    oval = points[list(lm.FACE_OVAL)] - np.array(offset_xy, np.float32) + pad
+    oval = regions.oval - np.array(offset_xy, np.float32) + pad
     inside = _fill(oval, (height + 2 * pad, width + 2 * pad))
     distance = signed_distance(inside)[pad : pad + height, pad : pad + width]
     oval_mask = smoothstep((distance + dilate_px) / feather_px + 0.5)
-    return oval_mask * below_nose_ramp(points, shape_hw, offset_xy, feather_px)
+    return oval_mask * below_nose_ramp(regions, shape_hw, offset_xy, feather_px)
 
 
 def lower_face_skin(
-    landmarks: np.ndarray,
+    regions: FaceRegions,
     shape_hw: tuple[int, int],
     offset_xy: tuple[float, float] = (0, 0),
     lip_margin_px: float | None = None,
@@ -175,13 +175,12 @@ def lower_face_skin(
 
     This is where a redrawn mouth and the original frame should share colour statistics.
     """
-    points = np.asarray(landmarks, np.float32)
     if lip_margin_px is None:
-        lip_margin_px = 0.04 * face_width(points)
+        lip_margin_px = 0.04 * face_width(regions)
     shift = np.array(offset_xy, np.float32)
-    oval = _fill(points[list(lm.FACE_OVAL)] - shift, shape_hw)
-    lip_points = points[list(lm.LIPS_OUTER)]
+    oval = _fill(regions.oval - shift, shape_hw)
+    lip_points = regions.lips_outer
     outward = lip_points - lip_points.mean(axis=0)
     outward /= np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-6)
     lips = _fill(lip_points + lip_margin_px * outward - shift, shape_hw)
-    return oval & ~lips & (below_nose_ramp(points, shape_hw, offset_xy) > 0)
+    return oval & ~lips & (below_nose_ramp(regions, shape_hw, offset_xy) > 0)

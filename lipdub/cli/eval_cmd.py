@@ -100,6 +100,9 @@ def eval_command(
     ),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots per video."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
+    tracker: str = typer.Option(
+        "mediapipe", "--tracker", help="Face tracker that finds the faces (see lipdub plugins)."
+    ),
     vshift: int = typer.Option(15, "--vshift", help="AV offsets searched: ±this many frames."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing report."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or table."),
@@ -127,6 +130,7 @@ def eval_command(
         fid_weights=fid_weights,
         device=device,
         vshift=vshift,
+        tracker=tracker,
     )
     if quiet:
         chosen, results = evaluate_items(items, settings, no_progress, keep_going=several)
@@ -139,7 +143,7 @@ def eval_command(
             report,
             rows,
             chosen,
-            {"vshift": vshift, "syncnet": str(syncnet or ""), "device": device},
+            {"vshift": vshift, "syncnet": str(syncnet or ""), "device": device, "tracker": tracker},
         )
     )
     if plots:

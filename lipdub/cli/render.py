@@ -67,9 +67,15 @@ def summary_table(summary: DubSummary) -> Table:
     )
     table.add_row(
         "faces",
-        f"{summary.faces_found} frames redrawn, "
+        f"{summary.dubbed_frames} frames redrawn, "
         f"{summary.no_face_frames} without a face (left unchanged)",
     )
+    if summary.skipped_frames:
+        reasons = ", ".join(f"{why}: {n}" for why, n in summary.skip_reasons.items())
+        table.add_row(
+            "skipped",
+            f"{summary.skipped_frames} frames with a face not redrawn (left unchanged): {reasons}",
+        )
     stages = ", ".join(
         f"{name} {secs:.1f}s" for name, secs in summary.seconds.items() if name != "total"
     )

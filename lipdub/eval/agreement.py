@@ -1,6 +1,6 @@
 """Mouth–audio agreement: a weight-free sanity metric of lip sync.
 
-Per video frame, the mouth opening (inner-lip gap over face height, from the face mesh) is
+Per video frame, the mouth opening (inner-lip gap over face height, from the face regions) is
 correlated with the audio loudness in the speech band; the best Pearson r within a few frames
 of lag, and that lag, say whether the lips move with the sound.
 """
@@ -9,43 +9,58 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
-from lipdub.faces.landmarks import CHIN, FOREHEAD, LOWER_LIP_INNER_MID, UPPER_LIP_INNER_MID
+from lipdub.faces.regions import FaceRegions
 
 SPEECH_BAND_HZ = (300.0, 3400.0)
 LOUDNESS_FLOOR_DB = -50.0
+DEFAULT_TRACKER = "mediapipe"
 
 
-def mouth_openings(frames: Iterable[np.ndarray]) -> np.ndarray:
-    """Inner-lip gap / face height per frame (NaN where no face is found)."""
-    from lipdub.faces.mediapipe_tracker import MediapipeTracker
+def eval_tracker(name: str = DEFAULT_TRACKER) -> Any:
+    """A new instance of the registered face tracker ``name``, following one face if the
+    tracker has a ``max_faces`` option."""
+    from lipdub.plugins import get_component
 
-    tracker = MediapipeTracker(max_faces=1)
+    cls = get_component("face_trackers", name)
+    fields = getattr(getattr(cls, "Options", None), "model_fields", {})
+    return cls(max_faces=1) if "max_faces" in fields else cls()
+
+
+def largest_regions(tracker: Any, frame: np.ndarray) -> FaceRegions | None:
+    """The regions of the largest face ``tracker`` finds in ``frame`` with regions, or None."""
+    faces = [face for face in tracker.detect(frame) if face.regions is not None]
+    if not faces:
+        return None
+    return max(faces, key=lambda face: face.area).regions
+
+
+def mouth_openings(frames: Iterable[np.ndarray], tracker: str = DEFAULT_TRACKER) -> np.ndarray:
+    """Inner-lip gap / face height per frame (NaN where no face is found) with the registered
+    face tracker ``tracker``."""
+    finder = eval_tracker(tracker)
     openings = []
     try:
         for frame in frames:
-            faces = [f for f in tracker.detect(frame) if f.landmarks is not None]
-            if not faces:
-                openings.append(np.nan)
-                continue
-            openings.append(opening_of(max(faces, key=lambda f: f.area).landmarks))
+            regions = largest_regions(finder, frame)
+            openings.append(np.nan if regions is None else opening_of(regions))
     finally:
-        tracker.close()
+        finder.close()
     return np.asarray(openings, dtype=np.float64)
 
 
-def face_height(points: np.ndarray) -> float:
-    """Forehead-to-chin distance of 468 face-mesh points (the size metrics are divided by)."""
-    return float(np.linalg.norm(points[FOREHEAD] - points[CHIN]))
+def face_height(regions: FaceRegions) -> float:
+    """Forehead-to-chin distance of a face (what the size metrics are divided by)."""
+    return regions.face_height
 
 
-def opening_of(points: np.ndarray) -> float:
-    """Inner-lip gap / face height of one face's 468 face-mesh points."""
-    gap = np.linalg.norm(points[UPPER_LIP_INNER_MID] - points[LOWER_LIP_INNER_MID])
-    return float(gap / max(face_height(points), 1e-6))
+def opening_of(regions: FaceRegions) -> float:
+    """Inner-lip gap at the middle of the mouth / face height of one face."""
+    return regions.mouth_opening
 
 
 def loudness_per_frame(wav: np.ndarray, fps: float, n_frames: int, rate: int = 16000) -> np.ndarray:

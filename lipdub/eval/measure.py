@@ -1,6 +1,6 @@
 """One streaming pass over a video (and its reference): faces, mouth opening, image quality.
 
-Only small per-frame values are kept (face box, 468-point mesh, scores), so memory does not
+Only small per-frame values are kept (face box, face regions, scores), so memory does not
 grow with the video's resolution; FID features (2048 floats per frame) are kept only when FID
 is asked for.
 """
@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from lipdub.eval.agreement import opening_of
+from lipdub.eval.agreement import DEFAULT_TRACKER, eval_tracker, largest_regions, opening_of
 from lipdub.eval.image_quality import SSIM_BORDER, inception_features, psnr, ssim
-from lipdub.faces.boxes import FOREHEAD_TRIM, landmarks_box
+from lipdub.faces.boxes import FOREHEAD_TRIM
+from lipdub.faces.regions import FaceRegions
 from lipdub.pipeline.progress import ProgressCallback, no_progress
 
 FloatBox = tuple[float, float, float, float]
@@ -24,12 +25,13 @@ FID_BATCH = 16
 
 @dataclass
 class FrameMeasures:
-    """Per-frame measurements of a video (index = frame number at the reading rate)."""
+    """Per-frame measurements of a video (index = frame number at the reading rate);
+    ``meshes`` are the face regions of the largest face (None: no face)."""
 
-    meshes: list[np.ndarray | None] = field(default_factory=list)
+    meshes: list[FaceRegions | None] = field(default_factory=list)
     boxes: list[FloatBox | None] = field(default_factory=list)
     openings: list[float] = field(default_factory=list)
-    reference_meshes: list[np.ndarray | None] = field(default_factory=list)
+    reference_meshes: list[FaceRegions | None] = field(default_factory=list)
     psnr: list[float] = field(default_factory=list)
     ssim: list[float] = field(default_factory=list)
     psnr_face: list[float] = field(default_factory=list)
@@ -48,21 +50,14 @@ class FrameMeasures:
         return sum(mesh is not None for mesh in self.meshes)
 
 
-def syncnet_box(points: np.ndarray) -> FloatBox:
-    """A face box like the S3FD detector's (the mesh box without the top of the forehead)."""
-    x1, y1, x2, y2 = landmarks_box(points)
+def syncnet_box(regions: FaceRegions) -> FloatBox:
+    """A face box like the S3FD detector's (the oval box without the top of the forehead)."""
+    x1, y1, x2, y2 = regions.oval_box()
     return x1, y1 + FOREHEAD_TRIM * (y2 - y1), x2, y2
 
 
-def _largest_mesh(tracker: Any, frame: np.ndarray) -> np.ndarray | None:
-    faces = [face for face in tracker.detect(frame) if face.landmarks is not None]
-    if not faces:
-        return None
-    return max(faces, key=lambda face: face.area).landmarks
-
-
-def _face_region(points: np.ndarray, width: int, height: int) -> tuple[int, int, int, int] | None:
-    x1, y1, x2, y2 = landmarks_box(points)
+def _face_region(regions: FaceRegions, width: int, height: int) -> tuple[int, int, int, int] | None:
+    x1, y1, x2, y2 = regions.oval_box()
     box = (max(0, int(x1)), max(0, int(y1)), min(width, int(np.ceil(x2))), min(height, int(y2)))
     if min(box[2] - box[0], box[3] - box[1]) < 2 * SSIM_BORDER + 1:
         return None
@@ -78,25 +73,25 @@ def measure_frames(
     total: int | None = None,
     progress: ProgressCallback = no_progress,
     stage: str = "frames",
+    tracker_name: str = DEFAULT_TRACKER,
 ) -> FrameMeasures:
-    """Track the face of every frame; with a reference, also track its face and (``quality``)
-    score PSNR/SSIM of the whole frame and of the reference's face region per frame pair.
+    """Track the face of every frame with the registered face tracker ``tracker_name``; with
+    a reference, also track its face and (``quality``) score PSNR/SSIM of the whole frame and
+    of the reference's face region per frame pair.
 
     Reference metrics cover the frames both videos have; the rest of the video is still
     measured.
     """
-    from lipdub.faces.mediapipe_tracker import MediapipeTracker
-
     out = FrameMeasures()
-    tracker = MediapipeTracker(max_faces=1)
-    reference_tracker = MediapipeTracker(max_faces=1) if reference_frames is not None else None
+    tracker = eval_tracker(tracker_name)
+    reference_tracker = eval_tracker(tracker_name) if reference_frames is not None else None
     pending_fid: list[tuple[np.ndarray, np.ndarray]] = []
     references: Iterator[np.ndarray] = iter(reference_frames or ())
     try:
         for frame in frames:
             reference = next(references, None)
             out.height, out.width = frame.shape[:2]
-            mesh = _largest_mesh(tracker, frame)
+            mesh = largest_regions(tracker, frame)
             out.meshes.append(mesh)
             out.boxes.append(None if mesh is None else syncnet_box(mesh))
             out.openings.append(np.nan if mesh is None else opening_of(mesh))
@@ -126,7 +121,7 @@ def _measure_pair(
             f"the reference is {reference.shape[1]}x{reference.shape[0]} but the video is "
             f"{frame.shape[1]}x{frame.shape[0]}: reference metrics need the same frame size"
         )
-    reference_mesh = _largest_mesh(tracker, reference)
+    reference_mesh = largest_regions(tracker, reference)
     out.reference_meshes.append(reference_mesh)
     if not quality:
         return

@@ -40,6 +40,8 @@ class EvalSettings:
     vshift: int = 15
     batch_size: int = 20
     max_lag: int = 3
+    #: The registered face tracker that finds the faces (``lipdub plugins`` lists them).
+    tracker: str = "mediapipe"
 
 
 @dataclass
@@ -136,6 +138,9 @@ class Evaluator:
         self.fid_model: Any = None
         self.plugins: dict[str, EvalMetric] = {}
         from lipdub.devices import resolve_device
+        from lipdub.plugins import get_component
+
+        get_component("face_trackers", settings.tracker)  # an unknown name fails here, once
 
         device = str(resolve_device(settings.device))
         if NEEDS_SYNCNET & set(self.metrics):
@@ -188,6 +193,7 @@ class Evaluator:
             total=reader.n_frames,
             progress=progress,
             stage=f"{label}Finding faces",
+            tracker_name=self.settings.tracker,
         )
         if measures.n_frames == 0:
             raise InputError(f"{item.video}: no frames could be decoded")

@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lipdub.faces.landmarks import FACE_OVAL
 from lipdub.types import Face
 
 FloatBox = tuple[float, float, float, float]
@@ -60,15 +59,16 @@ def wav2lip_box(
 ) -> FloatBox:
     """The box a Wav2Lip generator crops for ``face``, like the S3FD boxes it was trained on.
 
-    From the landmarks: cheek to cheek and from the upper forehead (the top tenth of the
-    face oval cut off) down to the chin, which puts the nose tip near the middle of the crop
-    and the mouth in its lower half. A face without landmarks uses its detector box. Then
+    From the face regions: the face oval's box, cheek to cheek and from the upper forehead
+    (the top tenth of the oval cut off) down to the chin, which puts the nose tip near the
+    middle of the crop and the mouth in its lower half. A face without regions uses its
+    detector box. Then
     Wav2Lip's ``pads`` ``(top, bottom, left, right)`` in pixels grow the box (default: 10 px
     more at the bottom, to keep the chin), and it is clipped to ``frame_size``
     ``(width, height)`` when given.
     """
-    if face.landmarks is not None:
-        x1, y1, x2, y2 = landmarks_box(np.asarray(face.landmarks)[list(FACE_OVAL)])
+    if face.regions is not None:
+        x1, y1, x2, y2 = face.regions.oval_box()
         y1 += FOREHEAD_TRIM * (y2 - y1)
     else:
         x1, y1, x2, y2 = face.box

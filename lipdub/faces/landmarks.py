@@ -5,9 +5,17 @@ The indices are facts of the mediapipe face-mesh topology (the connection sets i
 side, as mediapipe names them: the subject's right eye is on the image's left in a frontal,
 unmirrored view. Loops are ordered so that consecutive indices (and last -> first) are
 mesh edges, ready to be used as polygons.
+
+Only the mediapipe tracker (and the iBUG-68 mapping) use these indices: everything else reads
+the tracker-independent :class:`~lipdub.faces.regions.FaceRegions` that
+:func:`regions_from_mediapipe` builds.
 """
 
 from __future__ import annotations
+
+import numpy as np
+
+from lipdub.faces.regions import FaceRegions
 
 #: Number of points in the face mesh without iris refinement.
 NUM_LANDMARKS = 468
@@ -87,3 +95,22 @@ LEFT_EYEBROW_UPPER: tuple[int, ...] = (300, 293, 334, 296, 336)
 #: Eyebrows: lower edge from the outer end inwards (open paths).
 RIGHT_EYEBROW_LOWER: tuple[int, ...] = (46, 53, 52, 65, 55)
 LEFT_EYEBROW_LOWER: tuple[int, ...] = (276, 283, 282, 295, 285)
+
+
+def regions_from_mediapipe(points: np.ndarray) -> FaceRegions:
+    """The named regions of a face from its ``(468, 2)`` (or more, with irises) mesh points.
+
+    The mesh's own contours already have the canonical counts and order, so the regions are
+    the mesh points themselves (no resampling); eye centres are the means of the eye loops.
+    """
+    points = np.asarray(points, np.float32)
+    return FaceRegions.build(
+        oval=points[list(FACE_OVAL)],
+        jaw=points[list(JAW_CONTOUR[::-1])],
+        lips_outer=points[list(LIPS_OUTER)],
+        lips_inner=points[list(LIPS_INNER)],
+        nose_tip=points[NOSE_TIP],
+        nose_base=points[NOSE_BOTTOM],
+        nose_alae=points[[NOSE_ALA_RIGHT, NOSE_ALA_LEFT]],
+        eyes=np.stack([points[list(RIGHT_EYE)].mean(axis=0), points[list(LEFT_EYE)].mean(axis=0)]),
+    )

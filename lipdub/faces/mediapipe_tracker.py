@@ -22,6 +22,7 @@ from pydantic import Field
 from lipdub.components import FaceTracker
 from lipdub.errors import InputError
 from lipdub.faces.boxes import box_iou, landmarks_box
+from lipdub.faces.landmarks import regions_from_mediapipe
 from lipdub.faces.native_log import native_stderr_silenced
 from lipdub.hookspecs import hookimpl
 from lipdub.types import Face
@@ -97,6 +98,13 @@ def _needs_new_window(track: _Track, width: int, height: int) -> bool:
     # Comparing corners with the ideal window keeps windows clipped at the frame edge still.
     shift = max(abs(a - b) for a, b in zip(ideal, track.window, strict=True))
     return shift > MAX_DRIFT * side
+
+
+def _face(box: FloatBox, coords: np.ndarray, score: float, width: int, height: int) -> Face:
+    """A found face: its mesh as the raw landmarks and the regions built from it (clipped to
+    the ``width`` x ``height`` frame: the mesh goes on past the edge of a cut face)."""
+    regions = regions_from_mediapipe(coords).clipped(width, height)
+    return Face(box=box, landmarks=coords, score=score, regions=regions)
 
 
 class MediapipeTracker(FaceTracker):
@@ -239,7 +247,8 @@ class MediapipeTracker(FaceTracker):
         return coords
 
     def detect(self, frame: np.ndarray) -> list[Face]:
-        """Faces in ``frame`` (RGB uint8), each with 468 landmarks when the mesh found them."""
+        """Faces in ``frame`` (RGB uint8), each with 468 landmarks and its regions when the mesh
+        found them."""
         # mediapipe graphs print native log lines while they start: hide those calls' stderr.
         with native_stderr_silenced(self._quiet_next):
             faces = self._detect(frame)
@@ -265,7 +274,7 @@ class MediapipeTracker(FaceTracker):
             if any(box_iou(track.box, other.box) > 0.5 for other in kept):
                 self._release_mesh(track.mesh)  # two windows locked onto the same face
                 continue
-            faces.append(Face(box=track.box, landmarks=coords, score=track.score))
+            faces.append(_face(track.box, coords, track.score, width, height))
             kept.append(track)
             if _needs_new_window(track, width, height):
                 track.window = _window_around(track.box, width, height)
@@ -317,7 +326,7 @@ class MediapipeTracker(FaceTracker):
                 self._release_mesh(track.mesh)  # the mesh found a face already followed
                 continue
             self._tracks.append(track)
-            found.append(Face(box=track.box, landmarks=coords, score=score))
+            found.append(_face(track.box, coords, score, width, height))
             if _needs_new_window(track, width, height):
                 track.window = _window_around(track.box, width, height)
                 self._restart_mesh(track.mesh)

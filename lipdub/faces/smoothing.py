@@ -1,9 +1,9 @@
 """Temporal smoothing of a selected face track, without lag and never across a cut.
 
-Boxes and landmarks are smoothed with a centred (zero-phase) Gaussian-weighted average. Near
-the ends of a run of frames the window shrinks symmetrically, so the first and last frames of
-a shot (and of every run without gaps) keep their raw positions: nothing is blended in from
-before a cut, and a step is not delayed.
+Boxes, face regions and landmarks are smoothed with a centred (zero-phase) Gaussian-weighted
+average. Near the ends of a run of frames the window shrinks symmetrically, so the first and
+last frames of a shot (and of every run without gaps) keep their raw positions: nothing is
+blended in from before a cut, and a step is not delayed.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from lipdub.faces.boxes import box_center
+from lipdub.faces.regions import FaceRegions
 from lipdub.types import Face
 
 #: Two consecutive boxes whose centres are further apart than this share of the face size
@@ -40,8 +41,8 @@ def centred_average(values: np.ndarray, half_width: int) -> np.ndarray:
     return out.astype(np.float32)
 
 
-def _smooth_landmarks(landmarks: np.ndarray, pose_half: int, shape_half: int) -> np.ndarray:
-    """Smooth ``(T, N, 2)`` landmarks: position and scale strongly, the shape lightly."""
+def _smooth_points(landmarks: np.ndarray, pose_half: int, shape_half: int) -> np.ndarray:
+    """Smooth ``(T, N, 2)`` points: position and scale strongly, the shape lightly."""
     centres = landmarks.mean(axis=1, keepdims=True)
     offsets = landmarks - centres
     scales = np.sqrt((offsets**2).sum(axis=2).mean(axis=1)).reshape(-1, 1, 1) + 1e-6
@@ -49,6 +50,32 @@ def _smooth_landmarks(landmarks: np.ndarray, pose_half: int, shape_half: int) ->
     centres = centred_average(centres, pose_half)
     scales = centred_average(scales, pose_half)
     return (centres + scales * shapes).astype(np.float32)
+
+
+def _smooth_series(
+    series: list[np.ndarray | None], pose_half: int, shape_half: int
+) -> list[np.ndarray | None]:
+    """``series`` of ``(N, 2)`` point sets smoothed over each sub-run of consecutive frames
+    that all have points of one shape; ``None`` entries stay ``None``."""
+    out = list(series)
+    start = 0
+    while start < len(series):
+        first = series[start]
+        if first is None:
+            start += 1
+            continue
+        end = start + 1
+        while end < len(series) and _same_shape(series[end], first):
+            end += 1
+        stacked = np.stack([np.asarray(series[k]) for k in range(start, end)])
+        smoothed = _smooth_points(stacked, pose_half, shape_half)
+        out[start:end] = list(smoothed)
+        start = end
+    return out
+
+
+def _same_shape(points: np.ndarray | None, other: np.ndarray) -> bool:
+    return points is not None and np.shape(points) == np.shape(other)
 
 
 def _runs(faces: Sequence[Face | None], shot_ids: Sequence[int]) -> list[list[int]]:
@@ -81,12 +108,12 @@ def smooth_track(
     box_seconds: float = 0.16,
     landmark_seconds: float = 0.04,
 ) -> list[Face | None]:
-    """``faces`` with smoothed boxes and landmarks; ``None`` frames stay ``None``.
+    """``faces`` with smoothed boxes, regions and landmarks; ``None`` frames stay ``None``.
 
     Each run of consecutive frames with a face inside one shot is smoothed on its own with a
-    centred window reaching ``box_seconds`` to each side for boxes and for the landmarks'
-    overall position and scale, and only ``landmark_seconds`` for the landmarks' shape (so
-    the lips stay sharp). Frames without landmarks keep ``None`` landmarks.
+    centred window reaching ``box_seconds`` to each side for boxes and for the regions' (and
+    raw landmarks') overall position and scale, and only ``landmark_seconds`` for their shape
+    (so the lips stay sharp). Frames without regions or landmarks keep ``None``.
     """
     if len(shot_ids) != len(faces):
         raise ValueError("smooth_track needs one shot id per frame")
@@ -96,25 +123,18 @@ def smooth_track(
     for run in _runs(faces, shot_ids):
         run_faces = [faces[i] for i in run]
         boxes = centred_average(np.array([f.box for f in run_faces], dtype=np.float64), box_half)
-        landmarks: list[np.ndarray | None] = [f.landmarks for f in run_faces]
-        # Landmarks are smoothed over the sub-runs where every frame has them.
-        start = 0
-        while start < len(run):
-            if landmarks[start] is None:
-                start += 1
-                continue
-            end = start
-            while end < len(run) and landmarks[end] is not None:
-                end += 1
-            stacked = np.stack([np.asarray(landmarks[k]) for k in range(start, end)])
-            smoothed = _smooth_landmarks(stacked, box_half, landmark_half)
-            for k in range(start, end):
-                landmarks[k] = smoothed[k - start]
-            start = end
+        landmarks = _smooth_series([f.landmarks for f in run_faces], box_half, landmark_half)
+        regions = _smooth_series(
+            [None if f.regions is None else f.regions.points for f in run_faces],
+            box_half,
+            landmark_half,
+        )
         for k, index in enumerate(run):
+            points = regions[k]
             result[index] = Face(
                 box=tuple(float(v) for v in boxes[k]),
                 landmarks=landmarks[k],
                 score=run_faces[k].score,
+                regions=None if points is None else FaceRegions(points),
             )
     return result

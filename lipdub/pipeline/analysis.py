@@ -85,6 +85,7 @@ def analyse(
                 box=wav2lip_box(face, pads, (width, height)),
                 landmarks=face.landmarks,
                 score=face.score,
+                regions=face.regions,
             )
             for face in smoothed
         ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -39,7 +40,6 @@ from lipdub.pipeline.source import ReadFrames, output_frames
 from lipdub.types import GeneratorInput
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass
@@ -83,6 +83,9 @@ class DubSummary:
     fps: float
     duration: float
     seconds: dict[str, float]
+    #: Frames with a face that the generator could not redraw (left unchanged), and why.
+    skipped_frames: int = 0
+    skip_reasons: dict[str, int] = field(default_factory=dict)
 
     @property
     def total_seconds(self) -> float:
@@ -223,16 +226,32 @@ def _run(
         generator=choice.name,
         generator_note=choice.note,
         frames=plan.n_output,
-        dubbed_frames=counts[0],
-        faces_found=counts[0],
-        no_face_frames=counts[1],
+        dubbed_frames=counts.dubbed,
+        faces_found=counts.dubbed + counts.skipped_frames,
+        no_face_frames=counts.no_face,
         shots=analysis.n_shots,
         width=analysis.width,
         height=analysis.height,
         fps=fps,
         duration=out_duration,
         seconds=dict(timer.seconds),
+        skipped_frames=counts.skipped_frames,
+        skip_reasons=dict(counts.skipped.most_common()),
     )
+
+
+@dataclass
+class FrameCounts:
+    """What the second pass did with the frames it was to dub."""
+
+    dubbed: int = 0
+    no_face: int = 0
+    #: Frames whose patch came back ``redrawn=False``, by the generator's reason.
+    skipped: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def skipped_frames(self) -> int:
+        return sum(self.skipped.values())
 
 
 def _write(
@@ -249,25 +268,31 @@ def _write(
     out_duration: float,
     progress: ProgressCallback,
     timer: StageTimer,
-) -> tuple[int, int]:
-    """Second pass: generate, blend and encode every output frame; returns (dubbed, no-face)."""
+) -> FrameCounts:
+    """Second pass: generate, blend and encode every output frame; returns what it did.
+
+    A frame whose patch the generator marks as not redrawn is written unchanged and counted
+    as skipped, with the patch's note as the reason."""
     generator, blender = parts.generator, parts.blender
     batch_size = max(1, getattr(generator.options, "batch_size", None) or generator.batch_size)
-    dubbed = no_face = 0
+    counts = FrameCounts()
     pending: list[tuple[np.ndarray, GeneratorInput | None]] = []
     current_shot = -1
 
     def flush(writer: VideoWriter) -> None:
-        nonlocal dubbed
         items = [item for _, item in pending if item is not None]
         if items:
             with timer("generate"):
                 patches = iter(generator.generate(items))
         for frame, item in pending:
             if item is not None:
-                with timer("blend"):
-                    frame = blender.blend(frame, next(patches), item.face)
-                dubbed += 1
+                patch = next(patches)
+                if patch.redrawn:
+                    with timer("blend"):
+                        frame = blender.blend(frame, patch, item.face)
+                    counts.dubbed += 1
+                else:
+                    counts.skipped[patch.note or "not redrawn"] += 1
             with timer("encode"):
                 writer.write(frame)
         progress("dub", out_index + 1, plan.n_output)
@@ -305,13 +330,13 @@ def _write(
                     shot=analysis.shots[source_index],
                 )
             elif out_index < plan.n_dubbed:
-                no_face += 1
+                counts.no_face += 1
             pending.append((frame.copy() if item is not None else frame, item))
             if len(pending) >= batch_size:
                 flush(writer)
         if pending:
             flush(writer)
-    return dubbed, no_face
+    return counts
 
 
 def _frame_reader(video: Path, info: MediaInfo, fps: float) -> ReadFrames:

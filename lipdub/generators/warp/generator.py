@@ -12,7 +12,7 @@ from pydantic import Field
 
 from lipdub.components import Generator
 from lipdub.errors import InputError
-from lipdub.faces import landmarks as lm
+from lipdub.faces.regions import FaceRegions
 from lipdub.generators.warp.articulation import OPENING, SPREAD
 from lipdub.generators.warp.interior import paint_cavity
 from lipdub.generators.warp.shape import SMOOTH_WEIGHTS, MouthPose, ShapeParams, build_mesh
@@ -38,22 +38,24 @@ def pose_from_audio(window: np.ndarray) -> MouthPose:
     return MouthPose(opening=float(mean[OPENING]), spread=float(mean[SPREAD]))
 
 
-def _unchanged(frame: np.ndarray, points: np.ndarray) -> Patch:
-    """The source pixels around the landmarks (or the whole frame if they are unusable)."""
+def _unchanged(frame: np.ndarray, points: np.ndarray, note: str) -> Patch:
+    """The source pixels around ``points`` (or the whole frame if none is finite), marked as
+    not redrawn because of ``note``."""
     height, width = frame.shape[:2]
     finite = points[np.all(np.isfinite(points), axis=1)]
     if len(finite) == 0:
-        return Patch(frame.copy(), (0, 0, width, height), match_color=False)
+        return Patch(frame.copy(), (0, 0, width, height), False, redrawn=False, note=note)
     x1 = int(np.clip(np.floor(finite[:, 0].min()), 0, width - 1))
     y1 = int(np.clip(np.floor(finite[:, 1].min()), 0, height - 1))
     x2 = int(np.clip(np.ceil(finite[:, 0].max()) + 1, x1 + 1, width))
     y2 = int(np.clip(np.ceil(finite[:, 1].max()) + 1, y1 + 1, height))
-    return Patch(frame[y1:y2, x1:x2].copy(), (x1, y1, x2, y2), match_color=False)
+    box = (x1, y1, x2, y2)
+    return Patch(frame[y1:y2, x1:x2].copy(), box, False, redrawn=False, note=note)
 
 
 def render_mouth(
     frame: np.ndarray,
-    landmarks: np.ndarray,
+    regions: FaceRegions,
     pose: MouthPose,
     params: ShapeParams | None = None,
     teeth: bool = True,
@@ -61,18 +63,20 @@ def render_mouth(
     """A patch of ``frame`` around the lower face with the mouth moved to ``pose``.
 
     Pixels outside the lips, jaw and chin region equal the source frame. Faces smaller than
-    :data:`MIN_FACE_PX` (forehead to chin) or with unusable landmarks are left unchanged.
+    :data:`MIN_FACE_PX` (forehead to chin) or with unusable regions are left unchanged, in a
+    patch marked ``redrawn=False`` with the reason in its ``note``.
     """
     params = params or ShapeParams()
     height, width = frame.shape[:2]
-    points = np.asarray(landmarks, np.float64)
-    face_height = float(np.linalg.norm(points[lm.CHIN] - points[lm.FOREHEAD]))
-    if not np.all(np.isfinite(points)) or face_height < MIN_FACE_PX:
-        return _unchanged(frame, points)
+    points = regions.points
+    if not regions.is_finite():
+        return _unchanged(frame, points, "unusable landmarks")
+    if regions.face_height < MIN_FACE_PX:
+        return _unchanged(frame, points, "face too small")
     with np.errstate(divide="ignore", invalid="ignore"):
-        mesh = build_mesh(points, pose, params)
+        mesh = build_mesh(regions, pose, params)
     if not (np.all(np.isfinite(mesh.source)) and np.all(np.isfinite(mesh.target))):
-        return _unchanged(frame, points)
+        return _unchanged(frame, points, "unusable landmarks")
     reach = np.concatenate([mesh.source, mesh.target])
     margin = BOX_MARGIN * mesh.axes.height
     x1 = int(np.clip(np.floor(reach[:, 0].min() - margin), 0, width - 1))
@@ -143,13 +147,12 @@ class WarpGenerator(Generator):
         patches = []
         for item in items:
             frame = item.frame
-            landmarks = item.face.landmarks
-            if landmarks is None:
-                x1, y1, x2, y2 = item.face.int_box(frame.shape[1], frame.shape[0])
-                patches.append(
-                    Patch(frame[y1:y2, x1:x2].copy(), (x1, y1, x2, y2), match_color=False)
-                )
+            regions = item.face.regions
+            if regions is None:
+                box = item.face.int_box(frame.shape[1], frame.shape[0])
+                image = frame[box[1] : box[3], box[0] : box[2]].copy()
+                patches.append(Patch(image, box, False, redrawn=False, note="no landmarks"))
                 continue
             pose = pose_from_audio(item.audio)
-            patches.append(render_mouth(frame, landmarks, pose, self.params, self.teeth))
+            patches.append(render_mouth(frame, regions, pose, self.params, self.teeth))
         return patches

@@ -1,7 +1,8 @@
 """Target mouth shapes: a mesh around the lips and where its points move for a mouth pose.
 
 The mesh is star-shaped around the mouth. It has :data:`SPOKES` spokes, one per point of the
-lip contours (the inner and outer lip loops of the face mesh have matching point order), and
+lip contours (the inner and outer lip loops of :class:`FaceRegions` have matching point order),
+and
 rings: the inner lips, the outer lips, then rings part-way out to a fixed boundary that runs
 below the chin, inside the cheeks and just under the nose. The boundary never moves, so the
 warp is the identity on and outside it. The cavity between the inner lips is triangulated too,
@@ -15,9 +16,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from lipdub.faces import landmarks as lm
+from lipdub.faces.regions import LIP_POINTS, FaceRegions
 
-SPOKES = len(lm.LIPS_OUTER)
+SPOKES = LIP_POINTS
 #: Spokes of the lower lip (corner at 0, lower lip 1..9, corner at 10, upper lip 11..19).
 LOWER = np.arange(1, SPOKES // 2)
 UPPER = np.arange(SPOKES // 2 + 1, SPOKES)
@@ -64,13 +65,13 @@ class FaceAxes:
     height: float
 
     @staticmethod
-    def from_landmarks(points: np.ndarray) -> FaceAxes:
-        across = points[lm.LEFT_EYE_OUTER] - points[lm.RIGHT_EYE_OUTER]
+    def from_regions(regions: FaceRegions) -> FaceAxes:
+        eyes = regions.eyes.astype(np.float64)
+        across = eyes[1] - eyes[0]
         across = across / max(float(np.linalg.norm(across)), 1e-6)
         down = np.array([-across[1], across[0]])
-        origin = points[list(lm.LIPS_INNER)].mean(axis=0)
-        height = float(np.linalg.norm(points[lm.CHIN] - points[lm.FOREHEAD]))
-        return FaceAxes(origin.astype(np.float64), across, down, max(height, 1.0))
+        origin = regions.lips_inner.astype(np.float64).mean(axis=0)
+        return FaceAxes(origin, across, down, max(regions.face_height, 1.0))
 
     def to_face(self, points: np.ndarray) -> np.ndarray:
         """Frame pixels to ``(u, v)`` face coordinates (pixels along ``x`` and ``y``)."""
@@ -83,14 +84,14 @@ class FaceAxes:
         return self.origin + coords[..., :1] * self.x + coords[..., 1:] * self.y
 
 
-def _boundary(axes: FaceAxes, points: np.ndarray, outer: np.ndarray, chin_margin: float):
+def _boundary(axes: FaceAxes, regions: FaceRegions, outer: np.ndarray, chin_margin: float):
     """Boundary points (face coordinates) on the rays from the mouth centre through ``outer``."""
-    cheeks = axes.to_face(points[[lm.CHEEK_RIGHT, lm.CHEEK_LEFT]])
+    cheeks = axes.to_face(regions.cheeks)
     lip_reach = np.abs(outer).max(axis=0)
     left = max(0.8 * abs(cheeks[0, 0]), 1.25 * lip_reach[0])
     right = max(0.8 * abs(cheeks[1, 0]), 1.25 * lip_reach[0])
-    nose = axes.to_face(points[[lm.NOSE_BOTTOM]])[0, 1]
-    chin = axes.to_face(points[[lm.CHIN]])[0, 1]
+    nose = axes.to_face(regions.nose_base[None])[0, 1]
+    chin = axes.to_face(regions.chin[None])[0, 1]
     up = max(0.9 * abs(nose), 1.3 * max(-outer[:, 1].min(), 1.0))
     down = max(chin + chin_margin * axes.height, 1.5 * outer[:, 1].max())
     norms = np.maximum(np.linalg.norm(outer, axis=1, keepdims=True), 1e-6)
@@ -169,13 +170,15 @@ def _falloff(fraction: float) -> float:
     return 1.0 - t * t * (3.0 - 2.0 * t)
 
 
-def build_mesh(points: np.ndarray, pose: MouthPose, params: ShapeParams | None = None) -> MouthMesh:
-    """The mesh of the face with landmarks ``points`` ``(468, 2)`` moved to ``pose``."""
+def build_mesh(
+    regions: FaceRegions, pose: MouthPose, params: ShapeParams | None = None
+) -> MouthMesh:
+    """The mesh of the face with ``regions`` moved to ``pose``."""
     params = params or ShapeParams()
-    axes = FaceAxes.from_landmarks(points)
-    inner = axes.to_face(points[list(lm.LIPS_INNER)])
-    outer = axes.to_face(points[list(lm.LIPS_OUTER)])
-    boundary = _boundary(axes, points, outer, params.chin_margin)
+    axes = FaceAxes.from_regions(regions)
+    inner = axes.to_face(regions.lips_inner)
+    outer = axes.to_face(regions.lips_outer)
+    boundary = _boundary(axes, regions, outer, params.chin_margin)
     opening = float(np.clip(pose.opening, 0.0, 1.0))
     spread = float(np.clip(pose.spread, -1.0, 1.0))
 
@@ -225,8 +228,6 @@ def build_mesh(points: np.ndarray, pose: MouthPose, params: ShapeParams | None =
     return MouthMesh(source, target, TRIANGLES, CAVITY_TRIANGLES, axes)
 
 
-def inner_gap(points: np.ndarray) -> float:
-    """Inner-lip gap (landmarks 13-14) over the face height (10-152): the mouth opening."""
-    gap = float(np.linalg.norm(points[lm.UPPER_LIP_INNER_MID] - points[lm.LOWER_LIP_INNER_MID]))
-    height = float(np.linalg.norm(points[lm.CHIN] - points[lm.FOREHEAD]))
-    return gap / max(height, 1e-6)
+def inner_gap(regions: FaceRegions) -> float:
+    """Inner-lip gap at the middle of the mouth over the face height: the mouth opening."""
+    return regions.mouth_opening

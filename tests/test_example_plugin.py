@@ -58,7 +58,9 @@ def test_installed_plugin_is_listed_and_used_then_gone(installed, tmp_path) -> N
     assert listing.returncode == 0, listing.stderr
     rows = {row["name"]: row for row in json.loads(listing.stdout)}
     assert rows["mfcc"]["version"] == "0.1.0"
-    assert rows["mfcc"]["components"] == {"audio_extractors": ["mfcc"]}
+    assert rows["mfcc"]["distribution"] == "lipdub-mfcc-plugin"
+    (extractor,) = rows["mfcc"]["components"]["audio_extractors"]
+    assert extractor["name"] == "mfcc" and extractor["options"]
 
     wav = write_wav(tmp_path / "speech.wav", speech_like(2.0))
     out = tmp_path / "f.npy"

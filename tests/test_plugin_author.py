@@ -45,7 +45,7 @@ def register_blenders(register):
     register(TintBlender)
 '''
 
-CLASH_PLUGIN = '''
+CLASH_PLUGIN = """
 from typing import ClassVar
 
 from lipdub.components import Blender
@@ -67,7 +67,7 @@ def register_blenders(register):
 @hookimpl
 def register_blender(register):  # misspelt: lipdub has register_blenders
     register(OtherMask)
-'''
+"""
 
 
 def _package(root: Path, dist: str, module: str, source: str) -> Path:

@@ -110,6 +110,13 @@ def test_documented_example_works(name: str, lipdub_plugins, capsys) -> None:  #
         metric = plugin_metrics()["audio-seconds"]()
         sample = EvalSample(Path("v.mp4"), np.zeros(8000, np.float32), 16000, 25.0)
         assert metric.compute(sample) == {"audio_seconds": 0.5}
+    elif name == "register_training_networks":
+        from lipdub.training.dataset import FeatureSpec
+        from lipdub.training.networks import build_network, weights_payload
+
+        spec = FeatureSpec("my-features", 50.0, 4, {})
+        payload = weights_payload("syncnet", spec, build_network("syncnet", spec), 1)
+        assert payload["my_plugin"] == {"kind": "syncnet", "feature_dim": 4}
     elif name == "register_commands":
         assert main(["hello", "docs"]) == 0
         assert capsys.readouterr().out == "hello docs\n"

@@ -57,9 +57,34 @@ def _root(
     """Re-sync the lips of people in a video to a new audio track."""
 
 
-def _register_commands() -> None:
+#: The core commands' typer infos, once they are added (see :func:`register_commands`).
+_core_commands: list[Any] = []
+
+
+def register_commands() -> None:
+    """Add the core commands, then every plugin's, to :data:`app`: once per process.
+
+    Calling again adds nothing new; it only puts back commands that something removed from
+    ``app.registered_commands`` (e.g. a test restoring an older list).
+    """
+    from lipdub import plugins
+    from lipdub.cli import command_list
+
+    if _core_commands:
+        command_list.ensure(app, _core_commands)
+    else:
+        before = command_list.snapshot(app)
+        _add_core_commands()
+        _core_commands.extend(command_list.added_since(app, before))
+    plugins.register_commands(app)
+
+
+#: The old private name.
+_register_commands = register_commands
+
+
+def _add_core_commands() -> None:
     from lipdub.cli import batch_cmd, dub_cmd, eval_cmd, models_cmd, plugins_cmd, train_cmd
-    from lipdub.plugins import pm
 
     dub_cmd.register(app)
     batch_cmd.register(app)
@@ -73,11 +98,13 @@ def _register_commands() -> None:
         features_cmd = None
     if features_cmd is not None:
         features_cmd.register(app)
-    pm.hook.register_commands(cli=app)
 
 
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, *_: Any) -> None:
-    err_console.print(f"[yellow]warning:[/] {message}", highlight=False)
+    from rich.markup import escape
+
+    text = escape(" ".join(str(message).split()))
+    err_console.print(f"[yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +127,7 @@ def _main(args: list[str], debug: bool) -> int:
         from lipdub.plugins import load_plugins
 
         load_plugins()
-        _register_commands()
+        register_commands()
         result = app(args=args, prog_name="lipdub", standalone_mode=False)
         if isinstance(result, int) and not isinstance(result, bool) and result != 0:
             if result == INTERRUPTED:  # typer turns Ctrl-C into this exit code

@@ -1,53 +1,153 @@
-"""``lipdub plugins``: what is installed and what each plugin registers."""
+"""``lipdub plugins``: what is installed, where it comes from and what each plugin registers."""
 
 from __future__ import annotations
 
 import json
+from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
-from lipdub.plugins import failed_plugins, plugin_infos
+from lipdub.options import describe_options
+from lipdub.plugins import KINDS, PluginInfo, components, plugin_infos
+from lipdub.registry import VALUE_KINDS
 
 
-def plugins_data() -> list[dict]:
-    """Installed plugins as plain data (the ``--json`` output)."""
+def _component(cls: Any) -> dict[str, Any]:
+    return {
+        "name": cls.name,
+        "description": getattr(cls, "description", "") or "",
+        "options": [option.as_dict() for option in describe_options(cls)],
+    }
+
+
+def plugin_data(info: PluginInfo) -> dict[str, Any]:
+    """One plugin as plain data (a row of the ``--json`` output)."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for kind, names in info.components.items():
+        registered = components(kind)
+        found[kind] = [_component(registered[name].cls) for name in names if name in registered]
+    data: dict[str, Any] = {
+        "name": info.name,
+        "distribution": info.distribution,
+        "version": info.version,
+        "builtin": info.builtin,
+        "hooks": list(info.hooks),
+        "components": found,
+    }
+    for kind in VALUE_KINDS:
+        data[kind.column] = list(info.registered.get(kind.key, []))
+    data["status"] = info.status
+    data["error"] = info.error
+    return data
+
+
+def plugins_data(include_builtin: bool = True) -> list[dict[str, Any]]:
+    """Installed plugins, skipped ones included (``"status": "failed"``), as plain data."""
     return [
-        {
-            "name": info.name,
-            "version": info.version,
-            "builtin": info.builtin,
-            "components": {kind: sorted(names) for kind, names in info.components.items()},
-        }
-        for info in plugin_infos()
+        plugin_data(info)
+        for info in plugin_infos(include_failed=True)
+        if include_builtin or not info.builtin
     ]
+
+
+def options_data() -> list[dict[str, Any]]:
+    """Every option of every registered component (the ``--options --json`` output)."""
+    rows = []
+    for kind in KINDS:
+        for name, entry in sorted(components(kind).items()):
+            for option in describe_options(entry.cls):
+                data = option.as_dict()
+                rows.append(
+                    {
+                        "kind": entry.cls.kind,
+                        "component": name,
+                        "plugin": entry.plugin,
+                        "option": data.pop("name"),
+                        "allowed": _bounds(option.allowed(), option.type),
+                        **data,
+                    }
+                )
+    return rows
+
+
+def _bounds(allowed: str, type_name: str) -> str:
+    """The bounds and choices part of :meth:`OptionInfo.allowed` (without the type)."""
+    return allowed.removeprefix(type_name).removeprefix(", ")
+
+
+def _provides(row: dict[str, Any]) -> str:
+    if row["status"] != "loaded":
+        return f"[red]failed[/]: {escape(row['error'] or '')}"
+    lines = []
+    for kind, items in row["components"].items():
+        lines.append(f"[bold]{kind.replace('_', ' ')}[/]:")
+        for item in items:
+            options = ", ".join(option["name"] for option in item["options"])
+            text = f"  {escape(item['name'])}"
+            text += f" - {escape(item['description'])}" if item["description"] else ""
+            text += f" [dim](options: {escape(options)})[/]" if options else ""
+            lines.append(text)
+    for kind in VALUE_KINDS:
+        if row[kind.column]:
+            names = ", ".join(row[kind.column])
+            lines.append(f"[bold]{kind.column.replace('_', ' ')}[/]: {escape(names)}")
+    if row["hooks"]:
+        lines.append(f"[dim]hooks: {', '.join(row['hooks'])}[/]")
+    return "\n".join(lines) or "-"
+
+
+def _plugins_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="lipdub plugins", title_justify="left", show_lines=True)
+    table.add_column("plugin (distribution)", no_wrap=True)
+    table.add_column("provides", overflow="fold")
+    for row in rows:
+        source = " ".join(part for part in (row["distribution"], row["version"]) if part)
+        name = escape(row["name"]) + (f"\n[dim]{escape(source)}[/]" if source else "")
+        table.add_row(name, _provides(row))
+    return table
+
+
+def _options_table(rows: list[dict[str, Any]]) -> Table:
+    table = Table(title="component options", title_justify="left")
+    for column in ("kind", "component", "option", "type", "default"):
+        table.add_column(column, no_wrap=True)
+    table.add_column("allowed")
+    table.add_column("description")
+    for row in rows:
+        default = "none" if row["default"] is None else json.dumps(row["default"])
+        cells = [row["kind"], row["component"], row["option"], row["type"]]
+        cells += [default, row["allowed"], row["description"]]
+        table.add_row(*(escape(str(cell)) for cell in cells))
+    return table
 
 
 def plugins_command(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output."),
     all_plugins: bool = typer.Option(False, "--all", help="Include the built-in plugins."),
+    options: bool = typer.Option(
+        False, "--options", help="List every option of every component (--option KIND.KEY=V)."
+    ),
 ) -> None:
-    """List installed plugins, their versions and the components they register."""
-    data = plugins_data()
-    if as_json:
-        typer.echo(json.dumps(data, indent=2))
-        return
-    table = Table(title="lipdub plugins", title_justify="left")
-    for column in ("plugin", "version", "components"):
-        table.add_column(column)
-    for row in data:
-        if row["builtin"] and not all_plugins:
-            continue
-        parts = [f"{kind}: {', '.join(names)}" for kind, names in row["components"].items()]
-        table.add_row(row["name"], row["version"] or "-", "\n".join(parts) or "-")
+    """List installed plugins: distribution, version, hooks and what each registers."""
     console = Console()
-    if table.row_count:
-        console.print(table)
+    if options:
+        option_rows = options_data()
+        if as_json:
+            typer.echo(json.dumps(option_rows, indent=2))
+        else:
+            console.print(_options_table(option_rows))
+        return
+    rows = plugins_data(include_builtin=all_plugins)
+    if as_json:
+        typer.echo(json.dumps(rows, indent=2))
+        return
+    if rows:
+        console.print(_plugins_table(rows))
     else:
         console.print("no third-party plugins installed (--all shows the built-ins)")
-    for name, reason in failed_plugins():
-        console.print(f"[yellow]failed to load[/] {name}: {reason}", highlight=False)
 
 
 def register(app: typer.Typer) -> None:

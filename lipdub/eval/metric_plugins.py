@@ -1,81 +1,18 @@
 """The plugin slot for extra ``lipdub eval`` metrics (such as the AV-HuBERT ones).
 
-A plugin implements the ``register_eval_metrics(register)`` hook and registers
-:class:`EvalMetric` subclasses; ``lipdub eval --metrics NAME`` then runs them on every video and
-puts the columns they return in the report. Weights load in ``__init__`` (only when the metric
-is chosen) and are released in :meth:`EvalMetric.close`.
+The value types live in :mod:`lipdub.eval.metric` (re-exported here); the metrics themselves
+are entries of the one plugin registry (:mod:`lipdub.plugins`), kind ``eval_metrics``.
 """
 
 from __future__ import annotations
 
-import inspect
-from abc import ABC, abstractmethod
-from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, ClassVar
+from lipdub.eval.metric import AVHUBERT_METRICS, EvalMetric, EvalSample
 
-import numpy as np
-
-from lipdub.errors import PluginError
-
-#: The AV-HuBERT metrics of Yaman et al. (2024); no built-in implements them (docs/eval.md).
-AVHUBERT_METRICS = ("avsu", "avsm", "avsv")
-
-
-@dataclass(frozen=True)
-class EvalSample:
-    """What a metric gets for one video.
-
-    ``wav`` is the evaluated audio (the ``--audio`` file, else the video's own track) as
-    float32 mono at ``sample_rate``; ``reference`` is the ground-truth video, if given.
-    """
-
-    video: Path
-    wav: np.ndarray | None
-    sample_rate: int
-    fps: float
-    reference: Path | None = None
-
-
-class EvalMetric(ABC):
-    """One metric (or a family of columns) computed per video."""
-
-    #: Name used with ``--metrics``.
-    name: ClassVar[str] = ""
-    description: ClassVar[str] = ""
-    #: Whether it needs ``--reference`` (the ground-truth video).
-    needs_reference: ClassVar[bool] = False
-
-    def __init__(self, **options: Any) -> None:
-        self.options = options
-
-    @abstractmethod
-    def compute(self, sample: EvalSample) -> dict[str, float]:
-        """Report columns (``{"avsu": 0.61}``) for one video."""
-
-    def close(self) -> None:  # noqa: B027 - optional hook, nothing to release by default
-        """Release models."""
+__all__ = ["AVHUBERT_METRICS", "EvalMetric", "EvalSample", "plugin_metrics"]
 
 
 def plugin_metrics() -> dict[str, type[EvalMetric]]:
-    """Every metric plugins register, by name (:class:`PluginError` on an invalid one)."""
-    from lipdub.plugins import load_plugins, pm
+    """Every metric plugins register, by name (a view of the plugin registry)."""
+    from lipdub.plugins import entries
 
-    load_plugins()
-    found: dict[str, type[EvalMetric]] = {}
-
-    def register(cls: Any) -> None:
-        if not (inspect.isclass(cls) and issubclass(cls, EvalMetric)):
-            raise PluginError(f"register_eval_metrics expects EvalMetric subclasses, got {cls!r}")
-        if not cls.name or inspect.isabstract(cls):
-            raise PluginError(
-                f"eval metric {cls.__name__} has no name or does not implement compute"
-            )
-        if cls.name in found:
-            raise PluginError(f"two plugins register the eval metric {cls.name!r}")
-        found[cls.name] = cls
-
-    hook = getattr(pm.hook, "register_eval_metrics", None)
-    if hook is not None:
-        hook(register=register)
-    return found
+    return {name: entry.value for name, entry in entries("eval_metrics").items()}

@@ -12,38 +12,10 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 from lipdub.errors import DownloadError, InputError, WeightsMissingError
-
-
-@dataclass(frozen=True)
-class WeightSpec:
-    """A public checkpoint: where it is hosted and how to check it."""
-
-    name: str
-    filename: str
-    sha256: str
-    size: int
-    #: Hugging Face repositories hosting ``filename``, tried in order.
-    repos: tuple[str, ...]
-    description: str = ""
-    licence: str = ""
-    #: Names of components that use it (shown by ``lipdub models list``).
-    used_by: tuple[str, ...] = field(default_factory=tuple)
-    #: A whole Hugging Face model repository (transformers format) rather than one file. It
-    #: is stored in the Hugging Face cache; no digests are published for its files, so a pull
-    #: checks that the files arrived, not their contents. ``filename`` and ``sha256`` are
-    #: empty and ``size`` is approximate.
-    snapshot: bool = False
-    #: Which files of a snapshot repository to fetch.
-    snapshot_patterns: tuple[str, ...] = ("*.json", "*.safetensors", "*.txt")
-
-
-def normalise_name(name: str) -> str:
-    """Registry names are case-insensitive and treat ``_`` like ``-``."""
-    return name.strip().lower().replace("_", "-")
+from lipdub.weights.spec import WeightSpec, normalise_name  # re-exported: the old import path
 
 
 def lipdub_home() -> Path:
@@ -62,19 +34,11 @@ def models_dir() -> Path:
 
 
 def weight_specs() -> dict[str, WeightSpec]:
-    """Every registered checkpoint by name (built-ins and plugins' ``register_weights``)."""
-    from lipdub.plugins import load_plugins, pm
+    """Every registered checkpoint by normalised name (a view of the plugin registry's
+    ``weights``: built-ins and plugins' ``register_weights``)."""
+    from lipdub.plugins import entries
 
-    load_plugins()
-    specs: dict[str, WeightSpec] = {}
-
-    def register(spec: WeightSpec) -> None:
-        if not isinstance(spec, WeightSpec):
-            raise TypeError(f"register_weights expects WeightSpec objects, got {spec!r}")
-        specs.setdefault(normalise_name(spec.name), spec)
-
-    pm.hook.register_weights(register=register)
-    return specs
+    return {name: entry.value for name, entry in entries("weights").items()}
 
 
 def get_spec(name: str) -> WeightSpec:

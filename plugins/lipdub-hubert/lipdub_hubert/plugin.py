@@ -1,11 +1,13 @@
-"""The ``lipdub`` entry point: registers the extractors and generators of this distribution."""
+"""The ``lipdub`` entry point: registers the extractors, generators, model weights and training
+networks of this distribution."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 
 from lipdub.hookspecs import hookimpl
-from lipdub.weights.registry import WeightSpec
+from lipdub.training.network_spec import TrainingNetworks
+from lipdub.weights.spec import WeightSpec
 
 #: The pretrained speech models the extractors default to (Hugging Face repositories).
 MODEL_SPECS = (
@@ -55,3 +57,11 @@ def register_generators(register: Callable[[type], None]) -> None:
 def register_weights(register: Callable[[WeightSpec], None]) -> None:
     for spec in MODEL_SPECS:
         register(spec)
+
+
+@hookimpl
+def register_training_networks(register: Callable[[TrainingNetworks], None]) -> None:
+    from lipdub_hubert.training import AttentionNetworks
+
+    register(AttentionNetworks("hubert"))
+    register(AttentionNetworks("contentvec"))

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from lipdub.batch import pairing, runner
+from lipdub.batch import pairing, runner, worker
 from lipdub.batch.pairing import pair_folder, read_manifest
 from lipdub.batch.runner import BatchObserver, run_batch
 from lipdub.cli.app import main
@@ -171,13 +171,13 @@ def test_manifest_rows_paths_options_and_errors(tmp_path) -> None:
 def test_components_load_once_per_distinct_setup(clips, tmp_path, monkeypatch, capsys) -> None:
     videos, audio = clips
     builds: list[str] = []
-    real_build = runner.components_for
+    real_build = worker.components_for
 
     def counting_build(request, generator):
         builds.append(f"{generator}/{request.blender}")
         return real_build(request, generator)
 
-    monkeypatch.setattr(runner, "components_for", counting_build)
+    monkeypatch.setattr(worker, "components_for", counting_build)
     manifest = tmp_path / "m.csv"
     manifest.write_text(
         f"video,audio,output,blender\n"

@@ -19,6 +19,9 @@ class CountingExtractor(AudioExtractor):
     name: ClassVar[str] = "counting"
     frames_per_second: ClassVar[float] = 50.0
 
+    class Options(AudioExtractor.Options):
+        scale: float = 1.0
+
     def __init__(self, **options: object) -> None:
         super().__init__(**options)
         self.calls = 0
@@ -27,7 +30,7 @@ class CountingExtractor(AudioExtractor):
         self.calls += 1
         frames = len(wav) // 320
         slots = wav[: frames * 320].reshape(frames, 320).mean(axis=1, keepdims=True)
-        return (slots * float(self.options.get("scale", 1.0))).astype(np.float32)
+        return (slots * self.options.scale).astype(np.float32)
 
 
 def _tone(seconds: float, freq: float = 220.0) -> np.ndarray:

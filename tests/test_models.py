@@ -76,7 +76,8 @@ def test_public_format_checkpoint_reproduces_reference_wav2lip(seeded_checkpoint
     with torch.no_grad():
         output = model(mel, faces).numpy()
     assert output.shape == (3, 3, 96, 96)
-    np.testing.assert_allclose(output[:, :, ::2, ::2], golden["output_decimated"], atol=1e-5)
+    # 1e-4: convolution kernels differ by CPU (AVX2 / AVX-512) in the last float32 bits.
+    np.testing.assert_allclose(output[:, :, ::2, ::2], golden["output_decimated"], atol=1e-4)
     np.testing.assert_allclose(output.mean(axis=(1, 2, 3)), golden["output_mean"], atol=1e-6)
     np.testing.assert_allclose(output.std(axis=(1, 2, 3)), golden["output_std"], atol=1e-6)
     # The output responds to the audio: another mel window gives another mouth.

@@ -142,7 +142,8 @@ def test_option_reaches_the_plugin_blender(site, talking_head, speech_wav, tmp_p
     # The warp patch box covers the mouth, about the middle of the lower half of the face.
     middle = frames[:, 120:170, 70:120].astype(float)
     assert abs(middle.mean() - 200) < 6
-    corner_change = np.abs(frames[:, :20, :20].astype(float) - source[: len(frames), :20, :20])
+    n = min(len(frames), len(source))  # the first pass plays the source forwards
+    corner_change = np.abs(frames[:n, :20, :20].astype(float) - source[:n, :20, :20])
     assert corner_change.mean() < 3
 
 

@@ -28,6 +28,8 @@ class ItemResult:
     reason: str | None = None
     seconds: float = 0.0
     summary: DubSummary | None = None
+    #: Times the item was started on a worker (2 when its first worker died under it).
+    attempts: int = 0
 
     def as_dict(self) -> dict[str, Any]:
         """Plain data for the JSON report."""
@@ -39,6 +41,7 @@ class ItemResult:
             "status": self.status,
             "reason": self.reason,
             "seconds": round(self.seconds, 3),
+            "attempts": self.attempts,
         }
         if self.summary is not None:
             summary = self.summary
@@ -64,6 +67,8 @@ class BatchReport:
     unmatched_audio: list[Path] = field(default_factory=list)
     #: How many times components were built (once per distinct generator set-up and worker).
     component_builds: int = 0
+    #: Where the items ran: ``local`` (threads) or ``ray``.
+    executor: str = "local"
 
     def counts(self) -> dict[str, int]:
         """Items per status (every status present, possibly 0)."""
@@ -84,6 +89,7 @@ class BatchReport:
             "interrupted": self.interrupted,
             "seconds": round(self.seconds, 3),
             "jobs": self.jobs,
+            "executor": self.executor,
             "component_builds": self.component_builds,
             "counts": self.counts(),
             "items": [result.as_dict() for result in self.results],

@@ -9,6 +9,7 @@ import warnings
 from typing import Any
 
 import typer
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from lipdub import __version__
@@ -136,7 +137,9 @@ def _main(args: list[str], debug: bool) -> int:
     except LipdubError as exc:
         if debug:
             raise
-        err_console.print(f"[bold red]error:[/] {exc}", highlight=False, soft_wrap=True)
+        err_console.print(
+            f"[bold red]error:[/] {escape(str(exc))}", highlight=False, soft_wrap=True
+        )
         return exc.exit_code
     except KeyboardInterrupt:
         err_console.print(INTERRUPTED_MESSAGE)
@@ -156,7 +159,8 @@ def _main(args: list[str], debug: bool) -> int:
             return exc.exit_code
         first = str(exc).splitlines()[0] if str(exc) else ""
         err_console.print(
-            f"[bold red]error:[/] {type(exc).__name__}: {first} (run with --debug for details)",
+            f"[bold red]error:[/] {type(exc).__name__}: {escape(first)} "
+            "(run with --debug for details)",
             highlight=False,
             soft_wrap=True,
         )

@@ -17,6 +17,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
+from lipdub.batch.executors import EXECUTORS, RaySettings, require_ray
 from lipdub.batch.pairing import BatchItem, Pairing, pair_folder, read_manifest
 from lipdub.batch.report import BatchReport, ItemResult, write_report
 from lipdub.batch.runner import BatchObserver, run_batch
@@ -56,8 +57,10 @@ class RichBatchProgress(BatchObserver):
             disable=quiet,
         )
         self.overall: TaskID | None = None
+        self.title = "Batch"
         self.slots: dict[int, TaskID] = {}
         self.names: dict[int, str] = {}
+        self.failed = 0
 
     def __enter__(self) -> RichBatchProgress:
         self.progress.start()
@@ -73,13 +76,24 @@ class RichBatchProgress(BatchObserver):
 
     def batch_started(self, total: int, jobs: int) -> None:
         plural = "s" if jobs > 1 else ""
-        self.overall = self.progress.add_task(f"Batch ({jobs} job{plural})", total=total)
+        self.title = f"Batch ({jobs} job{plural})" if jobs else "Batch"
+        self.overall = self.progress.add_task(self.title, total=total)
+
+    def _update_overall(self) -> None:
+        """``Batch (2 jobs): 2 running, 1 failed`` on the overall bar."""
+        if self.overall is None:
+            return
+        counts = [f"{len(self.names)} running"] if self.names else []
+        counts += [f"{self.failed} failed"] if self.failed else []
+        description = f"{self.title}: {', '.join(counts)}" if counts else self.title
+        self.progress.update(self.overall, description=description)
 
     def item_started(self, slot: int, item: BatchItem) -> None:
         self.names[slot] = item.name
         if slot not in self.slots:
             self.slots[slot] = self.progress.add_task("", total=None)
         self.progress.update(self.slots[slot], description=f"  {item.name}", completed=0)
+        self._update_overall()
 
     def item_progress(self, slot: int, stage: str, done: int, total: int | None) -> None:
         label = BATCH_STAGE_LABELS.get(stage, stage)
@@ -92,9 +106,16 @@ class RichBatchProgress(BatchObserver):
         )
 
     def item_finished(self, slot: int, result: ItemResult) -> None:
+        self.names.pop(slot, None)
+        if slot in self.slots:
+            self.progress.update(self.slots[slot], description="  (idle)", completed=0, total=None)
+        self.item_settled(result)
+
+    def item_settled(self, result: ItemResult) -> None:
         if self.overall is not None:
             self.progress.advance(self.overall)
-        self.progress.update(self.slots[slot], description="  (idle)", completed=0, total=None)
+        self.failed += int(result.status == "failed")
+        self._update_overall()
         style = STATUS_STYLES[result.status]
         line = f"[{style}]{result.status}[/] {result.name}"
         if result.status == "done":
@@ -126,8 +147,10 @@ def totals_line(report: BatchReport) -> str:
     """``2 done, 1 failed in 4.2 s`` (statuses with a count only)."""
     counts = ", ".join(f"{n} {status}" for status, n in report.counts().items() if n)
     builds = report.component_builds
-    models = f"; models loaded {builds}x" if builds else ""
-    return f"{counts} in {report.seconds:.1f} s ({report.jobs} job(s){models})"
+    where = [f"{report.jobs} job(s)"] if report.jobs else []
+    where += [f"on {report.executor}"] if report.executor != "local" else []
+    where += [f"models loaded {builds}x"] if builds else []
+    return f"{counts} in {report.seconds:.1f} s" + (f" ({'; '.join(where)})" if where else "")
 
 
 def _pairing(
@@ -193,13 +216,42 @@ def batch_command(
         "--jobs",
         "-j",
         min=1,
-        help="Items processed at once (default: 1 on machines with up to 4 cores).",
+        help="Items processed at once (default: 1 on machines with up to 4 cores; with "
+        "--executor ray, as many as the cluster's resources hold).",
+    ),
+    executor: str = typer.Option(
+        "local",
+        "--executor",
+        help="Where the items run: local (worker threads here) or ray (actors on a Ray "
+        "cluster; needs `pip install 'lipdub\\[ray]'`).",
+    ),
+    address: str | None = typer.Option(
+        None,
+        "--address",
+        help="--executor ray: the cluster to join (`auto`: the one this machine belongs to; "
+        "HOST:6379). Default: start a local Ray instance for the run.",
+    ),
+    gpus_per_job: float | None = typer.Option(
+        None,
+        "--gpus-per-job",
+        min=0,
+        help="--executor ray: GPUs each worker reserves (fractions share one; default: 1 "
+        "when the cluster has GPUs, else 0).",
+    ),
+    cpus_per_job: float = typer.Option(
+        1.0, "--cpus-per-job", min=0, help="--executor ray: CPUs each worker reserves."
     ),
     **options: Any,
 ) -> None:
     """Dub every video in VIDEO_DIR (or every row of --manifest); finished outputs are skipped,
     so an interrupted batch resumes where it stopped."""
     apply_log_level(options)
+    if executor not in EXECUTORS:
+        raise InputError(f"--executor must be one of {', '.join(EXECUTORS)}")
+    if executor == "ray":
+        require_ray()
+    elif address is not None or gpus_per_job is not None or cpus_per_job != 1.0:
+        raise InputError("--address, --gpus-per-job and --cpus-per-job need --executor ray")
     pairing = _pairing(video_dir, audio_dir, audio, manifest, out_dir)
     _prepare_output_folders(pairing, out_dir, report)
     request_from_options(Path("video"), Path("audio"), None, options)  # bad options: fail now
@@ -217,9 +269,11 @@ def batch_command(
         result = run_batch(
             pairing.items,
             make_request,
-            jobs=jobs or default_jobs(),
+            jobs=jobs or (default_jobs() if executor == "local" else None),
             observer=observer,
             unmatched_audio=pairing.unmatched_audio,
+            executor=executor,
+            ray=RaySettings(address, gpus_per_job, cpus_per_job, quiet=not options["verbose"]),
         )
     if report is not None:
         write_report(result, report)

@@ -111,16 +111,25 @@ def _plugins_table(rows: list[dict[str, Any]]) -> Table:
 
 
 def _options_table(rows: list[dict[str, Any]]) -> Table:
-    table = Table(title="component options", title_justify="left")
-    for column in ("kind", "component", "option", "type", "default"):
-        table.add_column(column, no_wrap=True)
-    table.add_column("allowed")
-    table.add_column("description")
+    """One section per component: ``--option`` key, type, default, bounds and description."""
+    table = Table(title="component options (--option KIND.KEY=VALUE)", title_justify="left")
+    table.add_column("option", no_wrap=True)
+    table.add_column("type", no_wrap=True)
+    table.add_column("default", no_wrap=True)
+    table.add_column("description", overflow="fold")
+    current = None
     for row in rows:
+        if (row["kind"], row["component"]) != current:
+            if current is not None:
+                table.add_section()
+            current = (row["kind"], row["component"])
+            table.add_row(f"[bold]{escape(row['kind'])} {escape(row['component'])}[/]", "", "", "")
         default = "none" if row["default"] is None else json.dumps(row["default"])
-        cells = [row["kind"], row["component"], row["option"], row["type"]]
-        cells += [default, row["allowed"], row["description"]]
-        table.add_row(*(escape(str(cell)) for cell in cells))
+        text = escape(row["description"])
+        if row["allowed"]:
+            text += f" [dim]({escape(row['allowed'])})[/]"
+        key = f"  {row['kind']}.{row['option']}"
+        table.add_row(escape(key), escape(row["type"]), escape(default), text)
     return table
 
 

@@ -10,6 +10,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from lipdub import defaults
 from lipdub.cli.render import RichProgress, err_console
 from lipdub.errors import InputError, LipdubError
 from lipdub.pipeline.progress import no_progress
@@ -101,7 +102,9 @@ def eval_command(
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots per video."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     tracker: str = typer.Option(
-        "mediapipe", "--tracker", help="Face tracker that finds the faces (see lipdub plugins)."
+        defaults.TRACKER,
+        "--tracker",
+        help="Face tracker that finds the faces (see lipdub plugins).",
     ),
     vshift: int = typer.Option(15, "--vshift", help="AV offsets searched: ±this many frames."),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing report."),

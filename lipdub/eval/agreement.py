@@ -14,11 +14,12 @@ from typing import Any
 import numpy as np
 from scipy.signal import butter, sosfiltfilt
 
+from lipdub import defaults
 from lipdub.faces.regions import FaceRegions
 
 SPEECH_BAND_HZ = (300.0, 3400.0)
 LOUDNESS_FLOOR_DB = -50.0
-DEFAULT_TRACKER = "mediapipe"
+DEFAULT_TRACKER = defaults.TRACKER
 
 
 def eval_tracker(name: str = DEFAULT_TRACKER) -> Any:

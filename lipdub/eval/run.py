@@ -9,6 +9,7 @@ from typing import Any
 
 import numpy as np
 
+from lipdub import defaults
 from lipdub.errors import InputError, LipdubError, WeightsMissingError
 from lipdub.eval.inputs import EvalItem
 from lipdub.eval.metric_plugins import AVHUBERT_METRICS, EvalMetric, EvalSample, plugin_metrics
@@ -41,7 +42,7 @@ class EvalSettings:
     batch_size: int = 20
     max_lag: int = 3
     #: The registered face tracker that finds the faces (``lipdub plugins`` lists them).
-    tracker: str = "mediapipe"
+    tracker: str = defaults.TRACKER
 
 
 @dataclass

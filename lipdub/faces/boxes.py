@@ -9,6 +9,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from lipdub import defaults
 from lipdub.types import Face
 
 FloatBox = tuple[float, float, float, float]
@@ -54,7 +55,7 @@ def clip_box(box: Sequence[float], frame_size: tuple[int, int]) -> FloatBox:
 
 def wav2lip_box(
     face: Face,
-    pads: tuple[int, int, int, int] = (0, 10, 0, 0),
+    pads: tuple[int, int, int, int] = defaults.PADS,
     frame_size: tuple[int, int] | None = None,
 ) -> FloatBox:
     """The box a Wav2Lip generator crops for ``face``, like the S3FD boxes it was trained on.

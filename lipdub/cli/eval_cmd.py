@@ -99,6 +99,9 @@ def eval_command(
     fid_weights: Path | None = typer.Option(
         None, "--fid-weights", help="TorchScript Inception (inception-2015-12-05.pt) for FID."
     ),
+    avhubert: Path | None = typer.Option(
+        None, "--avhubert", help="AV-HuBERT checkpoint for the avsu, avsm and avsv metrics."
+    ),
     plots: bool = typer.Option(True, "--plots/--no-plots", help="Write PNG plots per video."),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda, cuda:N or mps."),
     tracker: str = typer.Option(
@@ -134,6 +137,7 @@ def eval_command(
         device=device,
         vshift=vshift,
         tracker=tracker,
+        metric_options={} if avhubert is None else {"avhubert": avhubert},
     )
     if quiet:
         chosen, results = evaluate_items(items, settings, no_progress, keep_going=several)
@@ -146,7 +150,13 @@ def eval_command(
             report,
             rows,
             chosen,
-            {"vshift": vshift, "syncnet": str(syncnet or ""), "device": device, "tracker": tracker},
+            {
+                "vshift": vshift,
+                "syncnet": str(syncnet or ""),
+                "avhubert": str(avhubert or ""),
+                "device": device,
+                "tracker": tracker,
+            },
         )
     )
     if plots:

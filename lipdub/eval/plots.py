@@ -84,10 +84,27 @@ def plot_mouth(result: VideoResult, path: Path) -> Path | None:
     return _save(fig, path)
 
 
+def plot_curves(result: VideoResult, path: Path) -> Path | None:
+    """Per-frame series of plugin metrics (e.g. the AV-HuBERT similarities) over time."""
+    if not result.curves:
+        return None
+    fig, axes = _figure(1)  # type: ignore[misc]
+    axis = axes[0, 0]
+    for column, values in result.curves.items():
+        mean = result.row.get(column, float("nan"))
+        label = f"{column} (mean {mean:.3f})" if isinstance(mean, float) else column
+        axis.plot(np.arange(len(values)), values, lw=1.0, label=label)
+    axis.set(xlabel="frame (at the metric's rate)", ylabel="value", title="per-frame curves")
+    axis.legend(loc="lower right", fontsize=8)
+    return _save(fig, path)
+
+
 def write_plots(result: VideoResult, folder: Path, stem: str) -> list[Path]:
-    """The plots that ``result`` has data for, as ``folder/<stem>_sync.png`` and ``_mouth.png``."""
+    """The plots that ``result`` has data for, as ``folder/<stem>_sync.png``, ``_mouth.png``
+    and ``_curves.png``."""
     written = [
         plot_sync(result, folder / f"{stem}_sync.png"),
         plot_mouth(result, folder / f"{stem}_mouth.png"),
+        plot_curves(result, folder / f"{stem}_curves.png"),
     ]
     return [path for path in written if path is not None]

@@ -43,6 +43,9 @@ class EvalSettings:
     max_lag: int = 3
     #: The registered face tracker that finds the faces (``lipdub plugins`` lists them).
     tracker: str = defaults.TRACKER
+    #: Options for plugin metrics (``{"avhubert": PATH}``); each metric also gets ``device``
+    #: and ``tracker``, and only the keywords its constructor names unless it takes ``**``.
+    metric_options: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -57,6 +60,8 @@ class VideoResult:
     openings: np.ndarray | None = None
     loudness: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
+    #: Per-frame series of plugin metrics (``EvalMetric.curves()``), by column.
+    curves: dict[str, np.ndarray] = field(default_factory=dict)
 
 
 def syncnet_weights(path: Path | None) -> Path:
@@ -123,6 +128,17 @@ def choose_metrics(settings: EvalSettings, items: Sequence[EvalItem]) -> list[st
     return chosen
 
 
+def _accepted(cls: type[EvalMetric], options: dict[str, Any]) -> dict[str, Any]:
+    """The ``options`` a metric's constructor takes (all of them if it takes ``**options``)."""
+    import inspect
+
+    parameters = inspect.signature(cls.__init__).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters):
+        return dict(options)
+    names = {p.name for p in parameters}
+    return {key: value for key, value in options.items() if key in names}
+
+
 def _nan_mean(values: Sequence[float]) -> float:
     array = np.asarray(values, dtype=np.float64)
     array = array[np.isfinite(array)]
@@ -153,9 +169,10 @@ class Evaluator:
 
             self.fid_model = load_inception(settings.fid_weights, device)
         available = plugin_metrics()
+        options = {"device": device, "tracker": settings.tracker, **settings.metric_options}
         for name in self.metrics:
             if name in available:
-                self.plugins[name] = available[name]()
+                self.plugins[name] = available[name](**_accepted(available[name], options))
 
     def close(self) -> None:
         for metric in self.plugins.values():
@@ -227,6 +244,8 @@ class Evaluator:
                 if column in row:
                     raise LipdubError(f"eval metric {name!r} reports a column {column!r} twice")
                 row[column] = value
+            curves = getattr(metric, "curves", None)
+            result.curves.update(curves() if callable(curves) else {})
         return result
 
     def _sync_metrics(

@@ -1,0 +1,59 @@
+"""The ``lipdub`` entry point: the AV-HuBERT metrics, the weights and the training expert."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from lipdub.hookspecs import hookimpl
+from lipdub.weights.spec import WeightSpec
+
+SOURCE = "https://dl.fbaipublicfiles.com/avhubert/model/"
+LICENCE = (
+    "AV-HuBERT License: non-commercial research use only, including data produced with it "
+    "(facebookresearch/av_hubert LICENSE); download by hand from the checkpoint page"
+)
+
+
+def _spec(name: str, path: str, size: int, what: str) -> WeightSpec:
+    # The files are not on Hugging Face and no digests are published, so lipdub cannot fetch
+    # and verify them: `lipdub models pull` says where to put a hand-downloaded copy.
+    return WeightSpec(
+        name=name,
+        filename=path.rsplit("/", 1)[-1],
+        sha256="",
+        size=size,
+        repos=(),
+        description=f"{what}; source {SOURCE}{path}",
+        licence=LICENCE,
+        used_by=("avsu", "avsm", "avsv", "expert avhubert"),
+    )
+
+
+WEIGHT_SPECS = (
+    _spec(
+        "avhubert-large",
+        "lrs3_vox/clean-pretrain/large_vox_iter5.pt",
+        1_900_000_000,
+        "AV-HuBERT Large pre-trained on LRS3 + VoxCeleb2 (the paper's metrics)",
+    ),
+    _spec(
+        "avhubert-base",
+        "lrs3_vox/clean-pretrain/base_vox_iter5.pt",
+        600_000_000,
+        "AV-HuBERT Base pre-trained on LRS3 + VoxCeleb2",
+    ),
+)
+
+
+@hookimpl
+def register_eval_metrics(register: Callable[[type], None]) -> None:
+    from lipdub_avhubert.metrics import METRICS
+
+    for metric in METRICS:
+        register(metric)
+
+
+@hookimpl
+def register_weights(register: Callable[[WeightSpec], None]) -> None:
+    for spec in WEIGHT_SPECS:
+        register(spec)

@@ -9,8 +9,9 @@ GENERATOR = "auto"
 BLENDER = "mask"
 #: ``--tracker``.
 TRACKER = "mediapipe"
-#: ``--face``: which face to redraw when there are several.
-FACE = "largest"
+#: ``--face``: which face to redraw when there are several (the one that moves with the
+#: source audio; the largest when none does or there is no audio). See README "Faces".
+FACE = "speaker"
 #: ``--pads TOP BOTTOM LEFT RIGHT``: Wav2Lip's default grows the box 10 px at the bottom.
 PADS: tuple[int, int, int, int] = (0, 10, 0, 0)
 #: ``--scene-threshold``: PySceneDetect's content-detector threshold.

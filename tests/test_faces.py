@@ -202,7 +202,9 @@ def test_select_face_number_beyond_the_faces_gives_none(two_face_detections):
 
 @pytest.mark.parametrize("mode", ["biggest", "-1", "", "1.5", -2])
 def test_invalid_face_mode(mode):
-    with pytest.raises(InputError, match="--face must be largest, center or a face number"):
+    with pytest.raises(
+        InputError, match="--face must be largest, center, speaker, a face number or an image"
+    ):
         select_faces([[]], [0], mode, (100, 100))
 
 

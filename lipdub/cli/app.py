@@ -85,10 +85,19 @@ _register_commands = register_commands
 
 
 def _add_core_commands() -> None:
-    from lipdub.cli import batch_cmd, dub_cmd, eval_cmd, models_cmd, plugins_cmd, train_cmd
+    from lipdub.cli import (
+        batch_cmd,
+        dub_cmd,
+        eval_cmd,
+        faces_cmd,
+        models_cmd,
+        plugins_cmd,
+        train_cmd,
+    )
 
     dub_cmd.register(app)
     batch_cmd.register(app)
+    faces_cmd.register(app)
     plugins_cmd.register(app)
     models_cmd.register(app)
     eval_cmd.register(app)

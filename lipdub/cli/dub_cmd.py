@@ -73,7 +73,12 @@ def dub_options(
     face: str = typer.Option(
         defaults.FACE,
         "--face",
-        help="Which face to redraw: largest, center or N (0 = leftmost).",
+        help="Which face to redraw: largest, center, speaker (the face that moves with the "
+        "video's own audio), N (0 = leftmost; `lipdub faces` lists them) or an image of the "
+        "person (ref.jpg).",
+    ),
+    allow_no_face: bool = typer.Option(
+        False, "--allow-no-face", help="Write the video even when no frame could be redrawn."
     ),
     pads: list[int] | None = typer.Option(
         None, "--pads", help="Grow the face box: --pads TOP BOTTOM LEFT RIGHT (default 0 10 0 0)."
@@ -193,6 +198,7 @@ def request_from_options(
         scene_threshold=values["scene_threshold"],
         overwrite=values["overwrite"],
         feature_cache=not values["no_cache"],
+        allow_no_face=values["allow_no_face"],
         options=settings,
     )
 

@@ -16,6 +16,9 @@ from rich.table import Table
 
 from lipdub.pipeline.dub import DubSummary
 
+#: The summary lists the chosen face of at most this many shots.
+MAX_SHOT_ROWS = 12
+
 STAGE_LABELS = {"analyse": "Finding shots and faces", "dub": "Redrawing mouths"}
 
 err_console = Console(stderr=True)
@@ -70,6 +73,8 @@ def summary_table(summary: DubSummary) -> Table:
         f"{summary.dubbed_frames} frames redrawn, "
         f"{summary.no_face_frames} without a face (left unchanged)",
     )
+    if any(c.score is not None or c.note not in (None, "one face") for c in summary.shot_choices):
+        table.add_row(f"--face {summary.face_mode}", shot_choice_text(summary.shot_choices))
     if summary.skipped_frames:
         reasons = ", ".join(f"{why}: {n}" for why, n in summary.skip_reasons.items())
         table.add_row(
@@ -86,3 +91,21 @@ def summary_table(summary: DubSummary) -> Table:
         f"{summary.frames / max(summary.total_seconds, 1e-9):.1f} frames/s, {rtf:.2f}x real time",
     )
     return table
+
+
+def shot_choice_text(choices: list) -> str:
+    """One line per shot: the chosen track, its score and any note."""
+    lines = []
+    for choice in choices[:MAX_SHOT_ROWS]:
+        if choice.track is None:
+            lines.append(f"shot {choice.shot}: no face")
+            continue
+        text = f"shot {choice.shot}: track {choice.track}"
+        if choice.score is not None:
+            text += f" (score {choice.score:.2f})"
+        if choice.note:
+            text += f" - {choice.note}"
+        lines.append(text)
+    if len(choices) > MAX_SHOT_ROWS:
+        lines.append(f"... and {len(choices) - MAX_SHOT_ROWS} more shots")
+    return "\n".join(lines)

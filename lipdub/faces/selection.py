@@ -1,4 +1,4 @@
-"""Choosing which face to lip-sync in each shot (``--face largest|center|N``).
+"""Choosing which face to lip-sync in each shot (``--face largest|center|speaker|N|IMAGE``).
 
 Within a shot the detections are first linked into tracks (one per person, by box overlap or
 centre distance, bridging short dropouts), then one track is chosen for the whole shot, so the
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -16,7 +18,9 @@ from lipdub.errors import InputError
 from lipdub.faces.boxes import box_center, box_iou
 from lipdub.types import Face
 
-FACE_MODE_ERROR = "--face must be largest, center or a face number"
+FACE_MODE_ERROR = "--face must be largest, center, speaker, a face number or an image of the person"
+#: ``--face`` values with these suffixes are reference images of the person to redraw.
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".webp", ".tif", ".tiff")
 
 #: A face in the next frame continues a track when the boxes overlap this much ...
 MIN_IOU = 0.2
@@ -24,14 +28,20 @@ MIN_IOU = 0.2
 MAX_CENTER_SHIFT = 0.5
 
 
-def parse_face_mode(mode: str | int) -> str | int:
-    """``"largest"``, ``"center"`` or a face number (``int`` >= 0); else :class:`InputError`."""
+def parse_face_mode(mode: str | int | Path) -> str | int | Path:
+    """``"largest"``, ``"center"``, ``"speaker"``, a face number (``int`` >= 0) or the
+    :class:`Path` of an existing reference image; else :class:`InputError`."""
+    if isinstance(mode, Path) or (isinstance(mode, str) and mode.lower().endswith(IMAGE_SUFFIXES)):
+        path = Path(mode)
+        if not path.is_file():
+            raise InputError(f"--face {path}: no such image")
+        return path
     if isinstance(mode, int) and not isinstance(mode, bool):
         if mode >= 0:
             return mode
         raise InputError(FACE_MODE_ERROR)
     text = str(mode).strip().lower()
-    if text in ("largest", "center", "centre"):
+    if text in ("largest", "center", "centre", "speaker"):
         return "center" if text == "centre" else text
     if text.isdigit():
         return int(text)
@@ -89,17 +99,19 @@ def link_tracks(
     return tracks
 
 
-def _choose(tracks: list[_Track], mode: str | int, frame_size: tuple[int, int]) -> _Track | None:
+def choose_track(tracks: Sequence[Any], mode: str | int, frame_size: tuple[int, int]) -> Any:
+    """The track (anything with ``faces``: frame index -> :class:`Face`) ``mode`` picks, or
+    None; modes other than ``center`` and a number pick the largest."""
     if not tracks:
         return None
     width, height = frame_size
-    if mode == "largest":
+    if not isinstance(mode, int) and mode != "center":
         # Size weighted by presence: the biggest face that stays for the shot.
         return max(tracks, key=lambda t: sum(f.area for f in t.faces.values()))
     if mode == "center":
         half_diagonal = float(np.hypot(width, height)) / 2
 
-        def centrality(track: _Track) -> float:
+        def centrality(track: Any) -> float:
             total = 0.0
             for face in track.faces.values():
                 cx, cy = box_center(face.box)
@@ -127,7 +139,9 @@ def select_faces(
     ``mode``: ``"largest"`` (the face with the largest area summed over the shot, i.e. big and
     present), ``"center"`` (the face nearest the frame centre over the shot) or a face number
     ``N``: the N-th of the shot's main faces counted from the left, starting at 0 (a shot with
-    fewer faces gets ``None``). ``frame_size`` is ``(width, height)``, needed for ``center``.
+    fewer faces gets ``None``); ``speaker`` and images need the audio or pixels, which
+    :func:`lipdub.faces.speaker.choose_per_shot` has: here they pick the largest.
+    ``frame_size`` is ``(width, height)``, needed for ``center``.
     Detections are linked across dropouts of up to ``max_gap`` frames; frames where the chosen
     person is not detected get ``None``.
     """
@@ -142,7 +156,7 @@ def select_faces(
     for index, shot in enumerate(shot_ids):
         shot_frames.setdefault(shot, []).append(index)
     for frames in shot_frames.values():
-        chosen = _choose(link_tracks(detections_per_frame, frames, max_gap), choice, size)
+        chosen = choose_track(link_tracks(detections_per_frame, frames, max_gap), choice, size)
         if chosen is not None:
             for index, face in chosen.faces.items():
                 selected[index] = face

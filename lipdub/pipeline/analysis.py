@@ -1,17 +1,22 @@
-"""First pass over the source video: shots, then the tracked face of every frame."""
+"""First pass over the source video: shots, face tracks with identity, then the chosen face of
+every frame."""
 
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
+from lipdub import defaults
 from lipdub.components import FaceTracker
+from lipdub.eval.agreement import loudness_per_frame
 from lipdub.faces.boxes import wav2lip_box
-from lipdub.faces.selection import select_faces
 from lipdub.faces.smoothing import smooth_track
+from lipdub.faces.speaker import ShotChoice, choose_per_shot, faces_of_choices
+from lipdub.faces.tracks import FaceTrack, appearance_of, build_tracks, several_faces
 from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
 from lipdub.scenes import ShotDetector
 from lipdub.types import Face
@@ -19,12 +24,15 @@ from lipdub.types import Face
 
 @dataclass
 class Analysis:
-    """Per source frame: its shot number and the face to redraw (None: no face)."""
+    """Per source frame: its shot number and the face to redraw (None: no face); the face
+    tracks of the video and the track chosen in each shot."""
 
     shots: list[int]
     faces: list[Face | None]
     width: int
     height: int
+    tracks: list[FaceTrack] = field(default_factory=list)
+    choices: list[ShotChoice] = field(default_factory=list)
 
     @property
     def n_frames(self) -> int:
@@ -41,24 +49,85 @@ class Analysis:
         return self.faces[start:end]
 
 
+@dataclass
+class Detections:
+    """Everything the tracker found: per frame its shot, faces and their appearances."""
+
+    shots: list[int]
+    faces: list[list[Face]]
+    appearances: list[list[np.ndarray]]
+    width: int
+    height: int
+
+    def tracks(self) -> list[FaceTrack]:
+        return build_tracks(self.faces, self.appearances, self.shots)
+
+
 def analyse(
     frames: Iterable[np.ndarray],
     tracker: FaceTracker,
     fps: float,
     *,
-    face_mode: str = "largest",
+    face_mode: str | int | Path = "largest",
     pads: tuple[int, int, int, int] = (0, 10, 0, 0),
     scene_threshold: float = 27.0,
     total: int | None = None,
     progress: ProgressCallback = no_progress,
     timer: StageTimer | None = None,
+    source_audio: np.ndarray | Callable[[], np.ndarray | None] | None = None,
+    reference: np.ndarray | None = None,
 ) -> Analysis:
-    """Detect shots and faces in ``frames``; faces are selected, smoothed within shots and
-    given their generator box (``pads`` as ``(top, bottom, left, right)`` pixels)."""
+    """Detect shots and faces in ``frames``, link them into tracks and choose one per shot
+    (``face_mode``; ``source_audio`` at the analysis rate for ``speaker``, or a function
+    called for it only when a shot has several faces; the ``reference``
+    appearance for an image); the chosen faces are smoothed within shots and given their
+    generator box (``pads`` as ``(top, bottom, left, right)`` pixels)."""
+    timer = timer or StageTimer()
+    found = detect(frames, tracker, fps, scene_threshold, total, progress, timer)
+    shots, width, height = found.shots, found.width, found.height
+    with timer("detect"):
+        tracks = found.tracks()
+        loudness = None
+        if callable(source_audio):
+            wanted = face_mode == "speaker" and several_faces(tracks)
+            source_audio = source_audio() if wanted else None
+        if source_audio is not None and shots:
+            loudness = loudness_per_frame(
+                source_audio, fps, len(shots), defaults.ANALYSIS_SAMPLE_RATE
+            )
+        choices = choose_per_shot(tracks, shots, face_mode, (width, height), loudness, reference)
+        chosen = faces_of_choices(tracks, choices, len(shots))
+        smoothed = smooth_track(chosen, shots, fps=fps)
+        faces = [
+            None
+            if face is None
+            else Face(
+                box=wav2lip_box(face, pads, (width, height)),
+                landmarks=face.landmarks,
+                score=face.score,
+                regions=face.regions,
+            )
+            for face in smoothed
+        ]
+    return Analysis(shots, faces, width, height, tracks, choices)
+
+
+def detect(
+    frames: Iterable[np.ndarray],
+    tracker: FaceTracker,
+    fps: float,
+    scene_threshold: float = 27.0,
+    total: int | None = None,
+    progress: ProgressCallback = no_progress,
+    timer: StageTimer | None = None,
+) -> Detections:
+    """Shots and every face (with its appearance) in ``frames``; the tracker is reset at
+    each cut."""
     timer = timer or StageTimer()
     detector = ShotDetector(fps=fps, threshold=scene_threshold)
     shots: list[int] = []
     detections: list[list[Face]] = []
+    appearances: list[list[np.ndarray]] = []
     shot = -1
     width = height = 0
     iterator = iter(frames)
@@ -72,21 +141,9 @@ def analyse(
             if detector.push(frame) or shot < 0:
                 shot += 1
                 tracker.reset()
-            detections.append(tracker.detect(frame))
+            found = tracker.detect(frame)
+            detections.append(found)
+            appearances.append([appearance_of(frame, face) for face in found])
         shots.append(shot)
         progress("analyse", len(shots), total)
-    with timer("detect"):
-        chosen = select_faces(detections, shots, face_mode, (width, height))
-        smoothed = smooth_track(chosen, shots, fps=fps)
-        faces = [
-            None
-            if face is None
-            else Face(
-                box=wav2lip_box(face, pads, (width, height)),
-                landmarks=face.landmarks,
-                score=face.score,
-                regions=face.regions,
-            )
-            for face in smoothed
-        ]
-    return Analysis(shots=shots, faces=faces, width=width, height=height)
+    return Detections(shots, detections, appearances, width, height)

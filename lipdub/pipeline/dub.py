@@ -34,6 +34,12 @@ from lipdub.pipeline.components import (
     build_components,
     choose_generator,
 )
+from lipdub.pipeline.face_choice import (
+    check_choice,
+    check_redrawn,
+    reference_appearance,
+    source_audio_for,
+)
 from lipdub.pipeline.fit import FitPolicy, FramePlan, plan_frames
 from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
 from lipdub.pipeline.source import ReadFrames, output_frames
@@ -62,6 +68,8 @@ class DubRequest:
     scene_threshold: float = defaults.SCENE_THRESHOLD
     overwrite: bool = False
     feature_cache: bool = True
+    #: Write the output even when no frame could be redrawn (else that is an error).
+    allow_no_face: bool = False
     #: Component options per kind word: ``{"blender": {"feather": 0.1}}``.
     options: ComponentSettings = field(default_factory=dict)
 
@@ -86,6 +94,9 @@ class DubSummary:
     #: Frames with a face that the generator could not redraw (left unchanged), and why.
     skipped_frames: int = 0
     skip_reasons: dict[str, int] = field(default_factory=dict)
+    #: ``--face`` and, per shot, the track chosen, its score and any note (``ShotChoice``).
+    face_mode: str = defaults.FACE
+    shot_choices: list[Any] = field(default_factory=list)
 
     @property
     def total_seconds(self) -> float:
@@ -179,19 +190,23 @@ def _run(
     n_audio_frames = max(1, int(round(duration * fps)))
     limit = 1 if info.is_still else (n_audio_frames if request.fit.short == "trim" else None)
     total = min(filter(None, (limit, info.n_frames)), default=None)
+    face_mode = parse_face_mode(request.face)
     analysis = analyse(
         read(0, limit),
         parts.tracker,
         fps,
-        face_mode=request.face,
+        face_mode=face_mode,
         pads=request.pads,
         scene_threshold=request.scene_threshold,
         total=total,
         progress=progress,
         timer=timer,
+        source_audio=source_audio_for(info),
+        reference=reference_appearance(face_mode, parts.tracker),
     )
     if analysis.n_frames == 0:
         raise InputError(f"{request.video}: no video frames could be decoded")
+    check_choice(analysis, face_mode, request.allow_no_face)
     plan = plan_frames(analysis.n_frames, n_audio_frames, request.fit)
 
     extractor = parts.extractor
@@ -220,6 +235,8 @@ def _run(
         progress,
         timer,
     )
+    skip_reasons = dict(counts.skipped.most_common())
+    check_redrawn(counts.dubbed, skip_reasons, output, request.allow_no_face)
     timer.seconds["total"] = time.perf_counter() - started
     return DubSummary(
         output=output,
@@ -236,7 +253,9 @@ def _run(
         duration=out_duration,
         seconds=dict(timer.seconds),
         skipped_frames=counts.skipped_frames,
-        skip_reasons=dict(counts.skipped.most_common()),
+        skip_reasons=skip_reasons,
+        face_mode=str(request.face),
+        shot_choices=list(analysis.choices),
     )
 
 

@@ -1,0 +1,139 @@
+"""Choosing one face track per shot, including the active speaker (``--face speaker``) and a
+reference face (``--face ref.jpg``).
+
+The speaker of a shot is the track whose mouth opening agrees best with the source video's
+own audio: the weight-free agreement metric of :mod:`lipdub.eval.agreement` (opening against
+speech-band loudness, best Pearson r over a small lag search). A shot where no track reaches
+:data:`MIN_SPEAKER_R`, or a source without audio, falls back to the largest face with a note.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from lipdub.eval.agreement import best_lag_correlation
+from lipdub.faces.selection import choose_track
+from lipdub.faces.tracks import FaceTrack, appearance_distance, main_tracks
+
+#: A track speaks when its opening correlates with the loudness at least this much ...
+MIN_SPEAKER_R = 0.3
+#: ... over at least this many frames with a face ...
+MIN_SPEAKER_FRAMES = 10
+#: ... and its mouth opening (share of face height) varies at least this much (5-95 %).
+MIN_OPENING_SPREAD = 0.02
+#: Lag search of the agreement, in frames each way.
+MAX_LAG = 3
+
+
+@dataclass(frozen=True)
+class ShotChoice:
+    """The track redrawn in one shot (``track`` is a person id, None: none) and why."""
+
+    shot: int
+    track: int | None
+    score: float | None = None
+    note: str | None = None
+
+
+def opening_series(track: FaceTrack, frames: Sequence[int]) -> np.ndarray:
+    """The track's mouth opening on each of ``frames`` (NaN where it has no face/regions)."""
+    values = []
+    for index in frames:
+        face = track.faces.get(index)
+        regions = None if face is None else face.regions
+        values.append(np.nan if regions is None else regions.mouth_opening)
+    return np.asarray(values, np.float64)
+
+
+def speaking_score(track: FaceTrack, frames: Sequence[int], loudness: np.ndarray) -> float:
+    """Agreement r of the track's mouth with ``loudness`` (per video frame) over ``frames``;
+    NaN when the track is too short or its mouth does not move."""
+    opening = opening_series(track, frames)
+    known = opening[np.isfinite(opening)]
+    if known.size < MIN_SPEAKER_FRAMES:
+        return float("nan")
+    if np.percentile(known, 95) - np.percentile(known, 5) < MIN_OPENING_SPREAD:
+        return float("nan")
+    levels = loudness[frames[0] : frames[-1] + 1]
+    if len(levels) < len(frames):
+        levels = np.concatenate([levels, np.full(len(frames) - len(levels), np.nan)])
+    return best_lag_correlation(opening, levels, MAX_LAG).r
+
+
+def choose_per_shot(
+    tracks: Sequence[FaceTrack],
+    shot_ids: Sequence[int],
+    mode: str | int | Path,
+    frame_size: tuple[int, int],
+    loudness: np.ndarray | None = None,
+    reference: np.ndarray | None = None,
+) -> list[ShotChoice]:
+    """One :class:`ShotChoice` per shot for ``mode`` (see :func:`parse_face_mode`).
+
+    ``loudness`` (per video frame, from the source's audio) is needed for ``"speaker"``;
+    without it every shot falls back to the largest face. ``reference`` is the appearance
+    descriptor of the reference face for a :class:`Path` mode.
+    """
+    shot_frames: dict[int, list[int]] = {}
+    for index, shot in enumerate(shot_ids):
+        shot_frames.setdefault(shot, []).append(index)
+    choices = []
+    for shot, frames in shot_frames.items():
+        in_shot = [t for t in tracks if t.shot == shot]
+        choice = _choose_in_shot(shot, in_shot, frames, mode, frame_size, loudness, reference)
+        choices.append(choice)
+    return choices
+
+
+def _choose_in_shot(
+    shot: int,
+    tracks: list[FaceTrack],
+    frames: list[int],
+    mode: str | int | Path,
+    frame_size: tuple[int, int],
+    loudness: np.ndarray | None,
+    reference: np.ndarray | None,
+) -> ShotChoice:
+    if not tracks:
+        return ShotChoice(shot, None)
+    if isinstance(mode, Path):
+        if reference is None:
+            raise ValueError("choose_per_shot needs the reference descriptor for an image")
+        main = main_tracks(tracks)
+        best = min(main, key=lambda t: appearance_distance(t.appearance, reference))
+        return ShotChoice(shot, best.id, appearance_distance(best.appearance, reference))
+    if mode == "speaker":
+        main = main_tracks(tracks)
+        if len(main) == 1:
+            return ShotChoice(shot, main[0].id, None, "one face")
+        largest = choose_track(main, "largest", frame_size)
+        assert largest is not None
+        if loudness is None:
+            return ShotChoice(shot, largest.id, None, "the source has no audio: largest face")
+        scores = {t.id: speaking_score(t, frames, loudness) for t in main}
+        best_id = max(scores, key=lambda k: -np.inf if np.isnan(scores[k]) else scores[k])
+        best_score = scores[best_id]
+        if not np.isfinite(best_score) or best_score < MIN_SPEAKER_R:
+            return ShotChoice(
+                shot, largest.id, None, "no face moves with the source audio: largest face"
+            )
+        return ShotChoice(shot, best_id, float(best_score))
+    chosen = choose_track(tracks, mode, frame_size)
+    return ShotChoice(shot, None if chosen is None else chosen.id)
+
+
+def faces_of_choices(
+    tracks: Sequence[FaceTrack], choices: Sequence[ShotChoice], n_frames: int
+) -> list:
+    """Per frame, the chosen track's face (None elsewhere)."""
+    chosen = {(c.shot, c.track) for c in choices if c.track is not None}
+    faces: list = [None] * n_frames
+    for track in tracks:
+        if (track.shot, track.id) in chosen:
+            for index, face in track.faces.items():
+                faces[index] = face
+    return faces

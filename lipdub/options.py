@@ -102,20 +102,8 @@ class OptionInfo:
     def allowed(self) -> str:
         """What values are allowed, in words: ``int, 0 ≤ tint ≤ 255``."""
         parts = [self.type]
-        low = (
-            f"{self.minimum} ≤ "
-            if self.minimum is not None
-            else f"{self.exclusive_minimum} < "
-            if self.exclusive_minimum is not None
-            else ""
-        )
-        high = (
-            f" ≤ {self.maximum}"
-            if self.maximum is not None
-            else f" < {self.exclusive_maximum}"
-            if self.exclusive_maximum is not None
-            else ""
-        )
+        low = _bound(self.minimum, self.exclusive_minimum, "{} ≤ ", "{} < ")
+        high = _bound(self.maximum, self.exclusive_maximum, " ≤ {}", " < {}")
         if low or high:
             parts.append(f"{low}{self.name}{high}")
         if self.choices:
@@ -136,6 +124,12 @@ class OptionInfo:
         if self.choices:
             data["choices"] = [_json_safe(c) for c in self.choices]
         return data
+
+
+def _bound(inclusive: Any, exclusive: Any, inclusive_text: str, exclusive_text: str) -> str:
+    if inclusive is not None:
+        return inclusive_text.format(inclusive)
+    return exclusive_text.format(exclusive) if exclusive is not None else ""
 
 
 def _json_safe(value: Any) -> Any:

@@ -123,6 +123,20 @@ def make_talking_head(path: Path, seconds: float = 2.0, fps: int = 25, size: int
     return path
 
 
+def batch_clips(root: Path) -> tuple[Path, Path]:
+    """``root/videos/{a,b}.mp4`` (1 s, 160 px) + a corrupt ``videos/bad.mp4``, and
+    ``root/audio/{a,b,bad}.wav``: a folder batch with one broken item."""
+    videos, audio = root / "videos", root / "audio"
+    videos.mkdir()
+    audio.mkdir()
+    for stem in "ab":
+        make_talking_head(videos / f"{stem}.mp4", seconds=1.0, size=160)
+    (videos / "bad.mp4").write_bytes(b"\x00\x17corrupt, not a video" * 40)
+    for seed, stem in enumerate(("a", "b", "bad")):
+        write_wav(audio / f"{stem}.wav", speech_like(1.2, seed=seed))
+    return videos, audio
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("media")

@@ -17,7 +17,7 @@ from lipdub.cli.app import main
 from lipdub.cli.dub_cmd import DUB_OPTION_DEFAULTS, request_from_options
 from lipdub.errors import InputError
 from lipdub.media.probe import probe
-from tests.conftest import make_talking_head, speech_like, write_wav
+from tests.conftest import batch_clips
 
 WARP = ["--generator", "warp"]
 
@@ -25,16 +25,7 @@ WARP = ["--generator", "warp"]
 @pytest.fixture(scope="module")
 def clips(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """videos/{a,b}.mp4 (1 s, 160 px) + a corrupt videos/bad.mp4; audio/{a,b,bad}.wav."""
-    root = tmp_path_factory.mktemp("batch-media")
-    videos, audio = root / "videos", root / "audio"
-    videos.mkdir()
-    audio.mkdir()
-    for stem in "ab":
-        make_talking_head(videos / f"{stem}.mp4", seconds=1.0, size=160)
-    (videos / "bad.mp4").write_bytes(b"\x00\x17corrupt, not a video" * 40)
-    for seed, stem in enumerate(("a", "b", "bad")):
-        write_wav(audio / f"{stem}.wav", speech_like(1.2, seed=seed))
-    return videos, audio
+    return batch_clips(tmp_path_factory.mktemp("batch-media"))
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *args: object) -> tuple[int, str, float]:

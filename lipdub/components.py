@@ -108,6 +108,8 @@ class Generator(Component):
     default_weights: ClassVar[str | None] = None
     #: Preferred batch size (frames per :meth:`generate` call unless the option says).
     batch_size: ClassVar[int] = 16
+    #: Whether the generator crops the padded face box (``--pads``); False: it ignores it.
+    uses_pads: ClassVar[bool] = True
 
     class Options(ComponentOptions):
         batch_size: int | None = Field(

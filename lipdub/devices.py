@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from functools import cache
 from typing import Any
 
@@ -12,6 +13,9 @@ from lipdub.errors import InputError
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+#: The devices ``--device`` accepts.
+DEVICE_HELP = "auto, cpu, cuda, cuda:N or mps"
+_DEVICE_NAME = re.compile(r"cpu|cuda(:\d+)?|mps")
 
 
 def resolve_device(device: str) -> torch.device:
@@ -24,16 +28,19 @@ def resolve_device(device: str) -> torch.device:
         if mps is not None and mps.is_available():
             return torch.device("mps")
         return torch.device("cpu")
-    try:
-        resolved = torch.device(name)
-    except (RuntimeError, ValueError):
-        raise InputError(
-            f"unknown device {device!r} (use auto, cpu, cuda, cuda:N or mps)"
-        ) from None
-    if resolved.type == "cuda" and not torch.cuda.is_available():
-        raise InputError(f"device {device!r} requested but CUDA is not available here")
-    if resolved.type == "mps" and not torch.backends.mps.is_available():
-        raise InputError(f"device {device!r} requested but MPS is not available here")
+    if not _DEVICE_NAME.fullmatch(name):
+        raise InputError(f"--device: unknown device {device!r} (use {DEVICE_HELP})")
+    resolved = torch.device(name)
+    if resolved.type == "cuda":
+        if not torch.cuda.is_available():
+            raise InputError(f"--device {device!r}: CUDA is not available here (use --device cpu)")
+        count = torch.cuda.device_count()
+        if resolved.index is not None and resolved.index >= count:
+            raise InputError(f"--device {device!r}: this machine has {count} CUDA device(s)")
+    if resolved.type == "mps":
+        mps = getattr(torch.backends, "mps", None)
+        if mps is None or not mps.is_available():
+            raise InputError(f"--device {device!r}: MPS is not available here (use --device cpu)")
     return resolved
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from lipdub.errors import OutputError
+from lipdub.media.filemode import apply_umask
 
 
 def default_cache_dir() -> Path:
@@ -32,6 +33,7 @@ def save_npy_atomic(path: Path, array: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        apply_umask(handle)
         with os.fdopen(handle, "wb") as stream:
             np.save(stream, array, allow_pickle=False)
         os.replace(temp_name, path)

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from lipdub.errors import OutputError
+from lipdub.media.filemode import apply_umask
 from lipdub.pipeline.dub import DubSummary
 
 #: Item statuses, in the order the summary lists their counts.
@@ -110,6 +111,7 @@ def write_report(report: BatchReport, path: Path) -> None:
     try:
         handle, name = tempfile.mkstemp(dir=folder, prefix=f".{path.name}.", suffix=".tmp")
         temp = Path(name)
+        apply_umask(handle)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(report.as_dict(), stream, indent=2)
             stream.write("\n")

@@ -20,6 +20,7 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from lipdub import signals
 from lipdub.batch.executors import (
     Backend,
     Finished,
@@ -71,14 +72,17 @@ class BatchObserver:
 
 
 class _Interrupts:
-    """Counts Ctrl-C presses while a batch runs instead of raising in the middle of it: the
-    first stops the running items, the second abandons them (Ray), a third raises."""
+    """Counts Ctrl-C presses (and SIGTERM / SIGHUP) while a batch runs instead of raising in
+    the middle of it: the first stops the running items, the second abandons them (Ray), a
+    third raises."""
 
     def __init__(self) -> None:
         self.count = 0
 
     def handle(self, signum: int, frame: Any) -> None:
         self.count += 1
+        if signum != signal.SIGINT:  # SIGTERM / SIGHUP: the same, with their exit code
+            signals.note_signal(signum)
         if self.count >= 3:
             raise KeyboardInterrupt
 
@@ -87,11 +91,8 @@ class _Interrupts:
         if threading.current_thread() is not threading.main_thread():
             yield self
             return
-        previous = signal.signal(signal.SIGINT, self.handle)
-        try:
+        with signals.installed(self.handle, (signal.SIGINT, *signals.STOP_SIGNALS)):
             yield self
-        finally:
-            signal.signal(signal.SIGINT, previous)
 
 
 def _is_input(output: Path, request: DubRequest) -> bool:

@@ -12,7 +12,8 @@ import typer
 from rich.markup import escape
 from typer.core import TyperGroup
 
-from lipdub import __version__
+from lipdub import __version__, signals
+from lipdub.cli.argv import expand_pads
 from lipdub.cli.render import err_console
 from lipdub.errors import LipdubError
 from lipdub.faces.native_log import native_stderr_hidden
@@ -20,6 +21,17 @@ from lipdub.faces.native_log import native_stderr_hidden
 DEFAULT_COMMAND = "dub"
 INTERRUPTED = 130
 INTERRUPTED_MESSAGE = "[bold red]interrupted[/]: nothing partial was left behind"
+
+
+def _interrupted() -> int:
+    """Say the run was stopped (by Ctrl-C, SIGTERM or SIGHUP); its exit code."""
+    signum = signals.last_signal()
+    if signum is None:
+        err_console.print(INTERRUPTED_MESSAGE)
+    else:
+        name = signals.signal_name(signum)
+        err_console.print(f"[bold red]stopped by {name}[/]: nothing partial was left behind")
+    return signals.interrupt_exit_code()
 
 
 class DefaultCommandGroup(TyperGroup):
@@ -138,10 +150,12 @@ def _main(args: list[str], debug: bool) -> int:
 
         load_plugins()
         register_commands()
-        result = app(args=args, prog_name="lipdub", standalone_mode=False)
+        args = expand_pads(args)
+        with signals.stop_signals_interrupt():  # SIGTERM / SIGHUP act like Ctrl-C
+            result = app(args=args, prog_name="lipdub", standalone_mode=False)
         if isinstance(result, int) and not isinstance(result, bool) and result != 0:
             if result == INTERRUPTED:  # typer turns Ctrl-C into this exit code
-                err_console.print(INTERRUPTED_MESSAGE)
+                return _interrupted()
             return result
     except LipdubError as exc:
         if debug:
@@ -151,8 +165,7 @@ def _main(args: list[str], debug: bool) -> int:
         )
         return exc.exit_code
     except KeyboardInterrupt:
-        err_console.print(INTERRUPTED_MESSAGE)
-        return INTERRUPTED
+        return _interrupted()
     except typer.Exit as exc:
         return exc.exit_code
     except typer.Abort:

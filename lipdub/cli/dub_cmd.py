@@ -17,14 +17,18 @@ from typing import Any
 import typer
 
 from lipdub import defaults
+from lipdub.cli.checks import check_dub_values
 from lipdub.cli.render import RichProgress, err_console, summary_table
 from lipdub.errors import InputError
 from lipdub.pipeline.components import (
+    WEIGHT_FREE,
+    GeneratorChoice,
     choose_generator,
     merge_settings,
     parse_option_flags,
     resolve_classes,
 )
+from lipdub.pipeline.drive_audio import speaker_map
 from lipdub.pipeline.dub import DubRequest, dub
 from lipdub.pipeline.fit import FitPolicy
 from lipdub.pipeline.progress import no_progress
@@ -37,7 +41,9 @@ def parse_pads(values: list[int] | None) -> tuple[int, int, int, int]:
     if not values:
         return defaults.PADS
     if len(values) != 4:
-        raise InputError("--pads takes four numbers: TOP BOTTOM LEFT RIGHT (pixels)")
+        raise InputError(
+            f"--pads takes four numbers: TOP BOTTOM LEFT RIGHT (pixels), got {len(values)}"
+        )
     top, bottom, left, right = (int(v) for v in values)
     return top, bottom, left, right
 
@@ -80,6 +86,22 @@ def dub_options(
     allow_no_face: bool = typer.Option(
         False, "--allow-no-face", help="Write the video even when no frame could be redrawn."
     ),
+    speakers: Path | None = typer.Option(
+        None,
+        "--speakers",
+        help="Several speakers: a CSV with columns track,audio giving each face track "
+        "(`lipdub faces` ids) its own driving stem; --audio is still the muxed mix.",
+    ),
+    audio_for: list[str] | None = typer.Option(
+        None,
+        "--audio-for",
+        help="TRACK=FILE: drive face track TRACK with FILE (repeatable; wins over --speakers).",
+    ),
+    drive_audio: Path | None = typer.Option(
+        None,
+        "--drive-audio",
+        help="A separate vocal stem that drives the lips; --audio is still what is muxed.",
+    ),
     pads: list[int] | None = typer.Option(
         None, "--pads", help="Grow the face box: --pads TOP BOTTOM LEFT RIGHT (default 0 10 0 0)."
     ),
@@ -108,6 +130,12 @@ def dub_options(
         help="Shot-cut sensitivity (PySceneDetect content threshold).",
     ),
     overwrite: bool = typer.Option(False, "--overwrite", help="Replace an existing output."),
+    strict: bool = typer.Option(
+        False,
+        "--strict",
+        help="Fail instead of falling back (e.g. to the weight-free warp generator when "
+        "--generator auto finds no weights).",
+    ),
     no_cache: bool = typer.Option(
         False, "--no-cache", help="Recompute audio features instead of using the feature cache."
     ),
@@ -159,6 +187,17 @@ def apply_log_level(options: Mapping[str, Any]) -> None:
         logging.getLogger().setLevel(logging.INFO if verbose == 1 else logging.DEBUG)
 
 
+def is_fallback(choice: GeneratorChoice, asked: str) -> bool:
+    """Whether ``--generator auto`` fell back to the weight-free generator."""
+    return asked == "auto" and choice.name == WEIGHT_FREE
+
+
+def fallback_note(request: DubRequest) -> str | None:
+    """The note saying ``auto`` found no weights (shown even with ``-q``), if it did not."""
+    choice = choose_generator(request.generator, request.checkpoint)
+    return choice.note if is_fallback(choice, request.generator) else None
+
+
 def request_from_options(
     video: Path, audio: Path, output: Path | None, options: Mapping[str, Any]
 ) -> DubRequest:
@@ -167,8 +206,7 @@ def request_from_options(
     precision, fps = values["precision"], values["fps"]
     if precision not in PRECISIONS:
         raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}")
-    if fps is not None and fps <= 0:
-        raise InputError("--fps must be positive")
+    check_dub_values(values)
     if values["batch_size"] is not None and values["batch_size"] < 1:
         raise InputError("--batch-size must be at least 1")
     shorthands: dict[str, dict[str, Any]] = {}
@@ -177,7 +215,10 @@ def request_from_options(
     if values["model"]:
         shorthands["extractor"] = {"model": values["model"]}
     settings = merge_settings(shorthands, parse_option_flags(values["option"] or []))
-    generator = choose_generator(values["generator"], values["checkpoint"]).name
+    choice = choose_generator(values["generator"], values["checkpoint"])
+    if values.get("strict") and is_fallback(choice, values["generator"]):
+        raise InputError(f"--strict: {choice.note}")
+    generator = choice.name
     resolve_classes(  # unknown components or options fail here, before any work
         generator, blender=values["blender"], tracker=values["tracker"], options=settings
     )
@@ -199,6 +240,8 @@ def request_from_options(
         overwrite=values["overwrite"],
         feature_cache=not values["no_cache"],
         allow_no_face=values["allow_no_face"],
+        speakers=speaker_map(values["speakers"], values["audio_for"], values["drive_audio"]),
+        drive_audio=values["drive_audio"],
         options=settings,
     )
 
@@ -218,9 +261,10 @@ def dub_command(
     apply_log_level(options)
     request = request_from_options(video, audio, output, options)
     quiet = options["quiet"]
+    always = fallback_note(request)  # scripts must learn that they got the weight-free one
 
     def notify(line: str) -> None:
-        if not quiet:
+        if not quiet or line == always:
             err_console.print(line, highlight=False, soft_wrap=True)
 
     if quiet:

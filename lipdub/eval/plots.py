@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from lipdub.eval.run import VideoResult
+from lipdub.media.filemode import apply_umask
 
 DPI = 100
 
@@ -27,6 +28,7 @@ def _save(fig: object, path: Path) -> Path:
 
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
+    apply_umask(handle)
     os.close(handle)
     try:
         fig.tight_layout()  # type: ignore[attr-defined]

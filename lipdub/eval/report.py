@@ -18,6 +18,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from lipdub.media.filemode import apply_umask
+
 #: Columns in report order; others (plugin metrics) follow in the order they appear.
 COLUMN_ORDER = (
     "video", "audio", "reference", "fps", "frames", "face_frames",
@@ -94,6 +96,7 @@ def _write_atomic(path: Path, text: str) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
+        apply_umask(handle)
         with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
             out.write(text)
         os.replace(temp, path)

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import os
+import stat
 import subprocess
 import weakref
 from fractions import Fraction
@@ -28,7 +30,9 @@ def check_output_path(
     """``output`` as a Path if a result may be written there, else OutputError.
 
     Refuses an output that is one of ``inputs`` (symlinks resolved; even with ``overwrite``),
-    an existing file without ``overwrite``, a directory, and a missing or read-only folder.
+    an existing file without ``overwrite``, a directory or anything else that is not a
+    regular file (FIFO, device, socket; even with ``overwrite``), and a missing or read-only
+    folder.
     """
     path = Path(output)
     for given in inputs:
@@ -40,6 +44,9 @@ def check_output_path(
             raise OutputError(f"{path} is also an input; choose another output path")
     if path.is_dir():
         raise OutputError(f"{path} is a directory; give a file name such as {path / 'out.mp4'}")
+    kind = _special_kind(path)
+    if kind is not None:
+        raise OutputError(f"{path} is {kind}, not a regular file; choose another output path")
     if path.exists() and not overwrite:
         raise OutputError(f"{path} exists; pass --overwrite to replace it")
     folder = path.absolute().parent
@@ -50,10 +57,56 @@ def check_output_path(
     return path
 
 
+def _special_kind(path: Path) -> str | None:
+    """What an existing ``path`` is when it is neither a regular file nor a directory."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    kinds = {
+        stat.S_ISFIFO: "a named pipe (FIFO)",
+        stat.S_ISCHR: "a character device",
+        stat.S_ISBLK: "a block device",
+        stat.S_ISSOCK: "a socket",
+    }
+    for test, kind in kinds.items():
+        if test(mode):
+            return kind
+    return None
+
+
+#: File-name length used when the file system does not say (Linux, macOS, Windows: 255).
+DEFAULT_NAME_MAX = 255
+#: Longest suffix kept on a shortened temporary name.
+_MAX_SUFFIX = 16
+
+
+def name_max(folder: Path) -> int:
+    """The longest file name (in bytes) ``folder`` accepts."""
+    try:
+        return int(os.pathconf(folder, "PC_NAME_MAX"))
+    except (AttributeError, OSError, ValueError):
+        return DEFAULT_NAME_MAX
+
+
 def partial_path(output: Path) -> Path:
-    """The hidden temporary file a result is written to before it replaces ``output``."""
+    """The hidden temporary file a result is written to before it replaces ``output``.
+
+    ``.NAME.partial.EXT`` beside it; when that would be longer than the folder's name limit,
+    the stem is shortened and a hash of the full name keeps it unique.
+    """
     suffix = output.suffix or ".mp4"
-    return output.with_name(f".{output.stem}.partial{suffix}")
+    if len(os.fsencode(suffix)) > _MAX_SUFFIX:
+        suffix = ".mp4"
+    name = f".{output.stem}.partial{suffix}"
+    limit = min(name_max(output.absolute().parent), DEFAULT_NAME_MAX)
+    if len(os.fsencode(name)) <= limit:
+        return output.with_name(name)
+    digest = hashlib.sha256(os.fsencode(output.name)).hexdigest()[:12]
+    tail = f"-{digest}.partial{suffix}"
+    room = limit - 1 - len(os.fsencode(tail))
+    stem = os.fsencode(output.stem)[:room].decode("utf-8", errors="ignore")
+    return output.with_name(f".{stem}{tail}")
 
 
 class VideoWriter:

@@ -18,14 +18,14 @@ import numpy as np
 
 from lipdub import defaults
 from lipdub.audio.cache import FeatureCache
-from lipdub.audio.features import compute_features
-from lipdub.audio.windows import frame_windows, window_starts
+from lipdub.audio.windows import window_starts
 from lipdub.errors import InputError
 from lipdub.faces.selection import parse_face_mode
 from lipdub.media.audio import load_audio
 from lipdub.media.probe import MediaInfo, probe
 from lipdub.media.reader import VideoReader, read_image
 from lipdub.media.writer import VideoWriter, check_output_path
+from lipdub.pipeline import drive_audio as drives
 from lipdub.pipeline.analysis import Analysis, analyse
 from lipdub.pipeline.components import (
     Components,
@@ -41,9 +41,11 @@ from lipdub.pipeline.face_choice import (
     source_audio_for,
 )
 from lipdub.pipeline.fit import FitPolicy, FramePlan, plan_frames
+from lipdub.pipeline.pads import check_padded_boxes, pads_note
 from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
 from lipdub.pipeline.source import ReadFrames, output_frames
-from lipdub.types import GeneratorInput
+from lipdub.plugins import get_component
+from lipdub.types import GeneratorInput, Patch
 
 log = logging.getLogger(__name__)
 
@@ -72,6 +74,10 @@ class DubRequest:
     allow_no_face: bool = False
     #: Component options per kind word: ``{"blender": {"feather": 0.1}}``.
     options: ComponentSettings = field(default_factory=dict)
+    #: A separate stem that drives the chosen face (``--audio`` is still what is muxed).
+    drive_audio: Path | None = None
+    #: Track id -> the stem driving it (``--speakers``/``--audio-for``): several faces.
+    speakers: dict[int, Path] = field(default_factory=dict)
 
 
 @dataclass
@@ -115,6 +121,7 @@ def check_inputs(request: DubRequest) -> tuple[MediaInfo, MediaInfo]:
     audio_info = probe(request.audio)
     if not audio_info.has_audio:
         raise InputError(f"{request.audio}: has no audio stream")
+    drives.check_stems(drives.driving_files(request.speakers, request.drive_audio))
     return video_info, audio_info
 
 
@@ -147,7 +154,8 @@ def dub(
     parse_face_mode(request.face)
     video_info, _ = check_inputs(request)
     output = request.output or default_output(request.video)
-    check_output_path(output, [request.video, request.audio], request.overwrite)
+    stems = drives.driving_files(request.speakers, request.drive_audio)
+    check_output_path(output, [request.video, request.audio, *stems.values()], request.overwrite)
 
     with timer("audio"):
         wav = load_audio(request.audio, defaults.ANALYSIS_SAMPLE_RATE)
@@ -156,6 +164,9 @@ def dub(
     choice = choose_generator(request.generator, request.checkpoint)
     if choice.note and notify is not None:
         notify(choice.note)
+    note = pads_note(get_component("generators", choice.name), request.pads)
+    if note and notify is not None:
+        notify(note)
     own_components = components is None
     if components is None:
         with timer("load"):
@@ -183,9 +194,10 @@ def _run(
 ) -> DubSummary:
     fps = float(request.fps or info.fps or defaults.STILL_FPS)
     read = _frame_reader(request.video, info, fps)
+    stems = drives.driving_files(request.speakers, request.drive_audio)
     with timer("features"):
         cache = FeatureCache() if request.feature_cache else None
-        features = compute_features(wav, parts.extractor, cache)
+        drive = drives.drive_features(stems, wav, parts.extractor, cache)
 
     n_audio_frames = max(1, int(round(duration * fps)))
     limit = 1 if info.is_still else (n_audio_frames if request.fit.short == "trim" else None)
@@ -195,7 +207,7 @@ def _run(
         read(0, limit),
         parts.tracker,
         fps,
-        face_mode=face_mode,
+        face_mode="largest" if request.speakers else face_mode,
         pads=request.pads,
         scene_threshold=request.scene_threshold,
         total=total,
@@ -206,7 +218,12 @@ def _run(
     )
     if analysis.n_frames == 0:
         raise InputError(f"{request.video}: no video frames could be decoded")
-    check_choice(analysis, face_mode, request.allow_no_face)
+    check_padded_boxes(analysis.faces, request.pads)
+    if request.speakers:
+        drives.check_tracks(analysis, request.speakers)
+    else:
+        check_choice(analysis, face_mode, request.allow_no_face)
+    lanes = drives.make_lanes(analysis, drive, fps, request.pads)
     plan = plan_frames(analysis.n_frames, n_audio_frames, request.fit)
 
     extractor = parts.extractor
@@ -216,7 +233,7 @@ def _run(
         video_fps=fps,
         feature_fps=extractor.frames_per_second,
         window=window,
-        n_features=len(features),
+        n_features=min(len(lane.features) for lane in lanes),
     )
 
     out_duration = plan.n_output / fps
@@ -226,7 +243,7 @@ def _run(
         read,
         analysis,
         plan,
-        features,
+        lanes,
         starts,
         window,
         parts,
@@ -254,8 +271,10 @@ def _run(
         seconds=dict(timer.seconds),
         skipped_frames=counts.skipped_frames,
         skip_reasons=skip_reasons,
-        face_mode=str(request.face),
-        shot_choices=list(analysis.choices),
+        face_mode="speaker map" if request.speakers else str(request.face),
+        shot_choices=drives.lane_choices(analysis, lanes, stems)
+        if request.speakers
+        else list(analysis.choices),
     )
 
 
@@ -279,7 +298,7 @@ def _write(
     read: ReadFrames,
     analysis: Analysis,
     plan: FramePlan,
-    features: np.ndarray,
+    lanes: list[drives.Lane],
     starts: np.ndarray,
     window: int,
     parts: Components,
@@ -290,28 +309,30 @@ def _write(
 ) -> FrameCounts:
     """Second pass: generate, blend and encode every output frame; returns what it did.
 
-    A frame whose patch the generator marks as not redrawn is written unchanged and counted
-    as skipped, with the patch's note as the reason."""
+    Each lane's face in a frame is one generator item, its patch blended with that face. A
+    frame none of whose patches the generator redrew is written unchanged and counted as
+    skipped, with the first patch's note as the reason."""
     generator, blender = parts.generator, parts.blender
     batch_size = max(1, getattr(generator.options, "batch_size", None) or generator.batch_size)
     counts = FrameCounts()
-    pending: list[tuple[np.ndarray, GeneratorInput | None]] = []
+    pending: list[tuple[np.ndarray, list[GeneratorInput]]] = []
     current_shot = -1
 
     def flush(writer: VideoWriter) -> None:
-        items = [item for _, item in pending if item is not None]
+        items = [item for _, group in pending for item in group]
         if items:
             with timer("generate"):
                 patches = iter(generator.generate(items))
-        for frame, item in pending:
-            if item is not None:
-                patch = next(patches)
+        for frame, group in pending:
+            done: list[Patch] = [next(patches) for _ in group]
+            for item, patch in zip(group, done, strict=True):
                 if patch.redrawn:
                     with timer("blend"):
                         frame = blender.blend(frame, patch, item.face)
-                    counts.dubbed += 1
-                else:
-                    counts.skipped[patch.note or "not redrawn"] += 1
+            if any(patch.redrawn for patch in done):
+                counts.dubbed += 1
+            elif done:
+                counts.skipped[done[0].note or "not redrawn"] += 1
             with timer("encode"):
                 writer.write(frame)
         progress("dub", out_index + 1, plan.n_output)
@@ -333,25 +354,20 @@ def _write(
             if got is None:
                 break
             out_index, source_index, frame = got
-            face = analysis.faces[source_index] if out_index < plan.n_dubbed else None
-            item = None
-            if face is not None:
-                shot = analysis.shots[source_index]
-                if shot != current_shot:
-                    current_shot = shot
-                    generator.begin_shot(shot, analysis.shot_faces(shot))
-                item = GeneratorInput(
-                    frame=frame,
-                    face=face,
-                    audio=frame_windows(features, starts[out_index : out_index + 1], window)[0],
-                    index=out_index,
-                    source_index=source_index,
-                    shot=analysis.shots[source_index],
+            shot = analysis.shots[source_index]
+            group: list[GeneratorInput] = []
+            if out_index < plan.n_dubbed:
+                group = drives.frame_items(
+                    lanes, frame, source_index, out_index, shot, starts, window
                 )
-            elif out_index < plan.n_dubbed:
-                counts.no_face += 1
-            pending.append((frame.copy() if item is not None else frame, item))
-            if len(pending) >= batch_size:
+                if not group:
+                    counts.no_face += 1
+            if group and shot != current_shot:
+                current_shot = shot
+                lane = next(lane for lane in lanes if lane.faces[source_index] is not None)
+                generator.begin_shot(shot, lane.shot_faces(analysis.shots, shot))
+            pending.append((frame.copy() if group else frame, group))
+            if sum(len(items) or 1 for _, items in pending) >= batch_size:  # items or frames
                 flush(writer)
         if pending:
             flush(writer)

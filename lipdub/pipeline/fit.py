@@ -29,18 +29,25 @@ class FitPolicy:
     @classmethod
     def parse(cls, values: Iterable[str] | None) -> FitPolicy:
         """Build a policy from ``--fit`` values (each a long or a short policy name)."""
-        long, short = DEFAULT_LONG, DEFAULT_SHORT
+        chosen: dict[tuple[str, ...], str] = {}
         for raw in values or ():
             for value in raw.split(","):
                 value = value.strip().lower()
-                if value in LONG_POLICIES:
-                    long = value
-                elif value in SHORT_POLICIES:
-                    short = value
-                elif value:
-                    choices = ", ".join(LONG_POLICIES + SHORT_POLICIES)
-                    raise InputError(f"--fit {value!r} is not one of {choices}")
-        return cls(long=long, short=short)
+                group = next((g for g in (LONG_POLICIES, SHORT_POLICIES) if value in g), None)
+                if group is None:
+                    if value:
+                        choices = ", ".join(LONG_POLICIES + SHORT_POLICIES)
+                        raise InputError(f"--fit {value!r} is not one of {choices}")
+                    continue
+                before = chosen.setdefault(group, value)
+                if before != value:
+                    raise InputError(
+                        f"--fit {before} and {value} contradict; choose one of {', '.join(group)}"
+                    )
+        return cls(
+            long=chosen.get(LONG_POLICIES, DEFAULT_LONG),
+            short=chosen.get(SHORT_POLICIES, DEFAULT_SHORT),
+        )
 
 
 @dataclass(frozen=True)

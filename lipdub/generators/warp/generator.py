@@ -112,6 +112,7 @@ class WarpGenerator(Generator):
     needs_weights: ClassVar[bool] = False
     default_weights: ClassVar[str | None] = None
     batch_size: ClassVar[int] = 8
+    uses_pads: ClassVar[bool] = False  # works from the face regions, not the padded box
 
     class Options(Generator.Options):
         max_opening: float = Field(

@@ -1,0 +1,231 @@
+"""Which audio drives which face: ``--drive-audio FILE`` (a vocal stem for the chosen face) or
+a speaker map (``--speakers map.csv``, ``--audio-for TRACK=FILE``: one stem per face track).
+
+``--audio`` stays the muxed audio and sets the output's length. Each driving stem is decoded at
+the analysis rate and cut, or padded with silence, to that length, so every face's feature
+windows line up with the output frames; a face whose stem is silent gets silent features and
+keeps its mouth closed. With a speaker map every mapped track is redrawn in each of its frames
+(several faces per frame) and the other faces are left as they are.
+"""
+
+from __future__ import annotations
+
+import bisect
+import csv
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from lipdub import defaults
+from lipdub.audio.cache import FeatureCache
+from lipdub.audio.features import compute_features
+from lipdub.audio.windows import frame_windows
+from lipdub.components import AudioExtractor
+from lipdub.errors import InputError
+from lipdub.faces.speaker import ShotChoice, faces_of_choices
+from lipdub.media.audio import load_audio
+from lipdub.media.probe import probe
+from lipdub.pipeline.analysis import Analysis, prepare_faces
+from lipdub.types import Face, GeneratorInput
+
+#: Face track id -> the audio file that drives it.
+SpeakerMap = dict[int, Path]
+AUDIO_FOR_HINT = "expected TRACK=FILE, e.g. 0=alice.wav (`lipdub faces VIDEO` lists the tracks)"
+
+
+def _track_id(text: str, where: str) -> int:
+    text = text.strip()
+    if not text.isdigit():
+        raise InputError(f"{where}: track {text!r} is not a track id (0, 1, ...)")
+    return int(text)
+
+
+def parse_audio_for(flags: Iterable[str], base: Path | None = None) -> SpeakerMap:
+    """``["0=alice.wav", "1=bob.wav"]`` as ``{0: alice.wav, 1: bob.wav}`` (relative files from
+    ``base`` when given); :class:`InputError` on a malformed flag or a track named twice."""
+    mapping: SpeakerMap = {}
+    for flag in flags:
+        track, equals, file = flag.partition("=")
+        if not equals or not track.strip() or not file.strip():
+            raise InputError(f"--audio-for {flag!r}: {AUDIO_FOR_HINT}")
+        key = _track_id(track, f"--audio-for {flag!r}")
+        if key in mapping:
+            raise InputError(f"--audio-for: track {key} is given twice")
+        path = Path(file.strip()).expanduser()
+        mapping[key] = base / path if base is not None and not path.is_absolute() else path
+    return mapping
+
+
+def read_speaker_map(path: Path) -> SpeakerMap:
+    """A ``--speakers`` CSV with the columns ``track`` and ``audio`` (relative audio paths are
+    taken from the CSV's folder; empty rows and rows starting with ``#`` are skipped)."""
+    if not path.is_file():
+        raise InputError(f"--speakers {path}: no such file")
+    try:
+        with open(path, newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise InputError(f"--speakers {path}: cannot be read as CSV ({exc})") from None
+    header = [cell.strip().lower() for cell in rows[0]] if rows else []
+    if "track" not in header or "audio" not in header:
+        raise InputError(f"--speakers {path}: needs a header row with track and audio columns")
+    mapping: SpeakerMap = {}
+    for line, row in enumerate(rows[1:], start=2):
+        if not any(cell.strip() for cell in row) or row[0].lstrip().startswith("#"):
+            continue
+        cells = dict(zip(header, row, strict=False))
+        where = f"--speakers {path.name}:{line}"
+        key = _track_id(cells.get("track", ""), where)
+        file = cells.get("audio", "").strip()
+        if not file:
+            raise InputError(f"{where}: the audio cell is empty")
+        if key in mapping:
+            raise InputError(f"{where}: track {key} is given twice")
+        audio = Path(file).expanduser()
+        mapping[key] = audio if audio.is_absolute() else path.parent / audio
+    if not mapping:
+        raise InputError(f"--speakers {path}: lists no tracks")
+    return mapping
+
+
+def speaker_map(
+    speakers: Path | None, audio_for: Iterable[str] | None, drive_audio: Path | None = None
+) -> SpeakerMap:
+    """The speaker map of ``--speakers`` and ``--audio-for`` (which wins for a track in both),
+    with every file checked to exist; :class:`InputError` on bad input, and when
+    ``--drive-audio`` is combined with a map."""
+    mapping = read_speaker_map(Path(speakers)) if speakers is not None else {}
+    mapping.update(parse_audio_for(audio_for or []))
+    if mapping and drive_audio is not None:
+        raise InputError(
+            "--drive-audio drives the one chosen face; with --speakers/--audio-for give each "
+            "track its own stem instead"
+        )
+    for track, file in sorted(mapping.items()):
+        if not file.is_file():
+            raise InputError(f"--audio-for {track}={file}: no such file")
+    if drive_audio is not None and not Path(drive_audio).is_file():
+        raise InputError(f"--drive-audio {drive_audio}: no such file")
+    return mapping
+
+
+def driving_files(speakers: SpeakerMap, drive_audio: Path | None) -> dict[int | None, Path]:
+    """The stems that drive faces: per mapped track, or ``None`` (the chosen face) for
+    ``--drive-audio``; empty when ``--audio`` drives the lips itself."""
+    if speakers:
+        return dict(speakers)
+    return {} if drive_audio is None else {None: Path(drive_audio)}
+
+
+def check_stems(stems: dict[int | None, Path]) -> None:
+    """:class:`InputError` for a stem that is not a readable file with an audio stream."""
+    for track, file in stems.items():
+        flag = "--drive-audio " if track is None else f"--audio-for {track}="
+        if not probe(file).has_audio:
+            raise InputError(f"{flag}{file}: has no audio stream")
+
+
+def fit_length(wav: np.ndarray, length: int) -> np.ndarray:
+    """``wav`` cut, or padded with silence, to ``length`` samples."""
+    if len(wav) >= length:
+        return wav[:length]
+    return np.concatenate([wav, np.zeros(length - len(wav), dtype=wav.dtype)])
+
+
+def drive_features(
+    stems: dict[int | None, Path],
+    mix: np.ndarray,
+    extractor: AudioExtractor,
+    cache: FeatureCache | None,
+) -> dict[int | None, np.ndarray]:
+    """The audio features of each stem fitted to the length of ``mix`` (the ``--audio``
+    samples), or of ``mix`` itself under ``None`` when there are no stems."""
+    if not stems:
+        return {None: compute_features(mix, extractor, cache)}
+    features = {}
+    for track, file in stems.items():
+        wav = fit_length(load_audio(file, defaults.ANALYSIS_SAMPLE_RATE), len(mix))
+        features[track] = compute_features(wav, extractor, cache)
+    return features
+
+
+def check_tracks(analysis: Analysis, speakers: SpeakerMap) -> None:
+    """:class:`InputError` when the speaker map names a track the video does not have."""
+    found = sorted({track.id for track in analysis.tracks})
+    unknown = sorted(set(speakers) - set(found))
+    if unknown:
+        listed = ", ".join(map(str, found)) or "none"
+        plural = "track" if len(found) == 1 else "tracks"
+        raise InputError(
+            f"--audio-for {unknown[0]}: no such face track ({len(found)} {plural} found: "
+            f"{listed}; `lipdub faces VIDEO` lists them)"
+        )
+
+
+@dataclass
+class Lane:
+    """One face to redraw through the video and the audio features that drive it."""
+
+    #: The track id (None: the face ``--face`` chose).
+    track: int | None
+    #: Per source frame, the face (None: not in that frame).
+    faces: list[Face | None]
+    features: np.ndarray
+
+    def shot_faces(self, shots: Sequence[int], shot: int) -> list[Face | None]:
+        """This lane's faces on every frame of ``shot`` (shots are numbered in frame order)."""
+        return self.faces[bisect.bisect_left(shots, shot) : bisect.bisect_right(shots, shot)]
+
+
+def make_lanes(
+    analysis: Analysis,
+    features: dict[int | None, np.ndarray],
+    fps: float,
+    pads: tuple[int, int, int, int],
+) -> list[Lane]:
+    """A lane per driving stem: the chosen face under ``None``, else each mapped track's faces
+    (smoothed and boxed like the chosen face)."""
+    if None in features:
+        return [Lane(None, analysis.faces, features[None])]
+    lanes = []
+    shots = analysis.shots
+    for track, feats in sorted(features.items(), key=lambda kv: kv[0] or 0):
+        choices = [ShotChoice(shot, track) for shot in range(analysis.n_shots)]
+        chosen = faces_of_choices(analysis.tracks, choices, analysis.n_frames)
+        size = (analysis.width, analysis.height)
+        lanes.append(Lane(track, prepare_faces(chosen, shots, fps, pads, size), feats))
+    return lanes
+
+
+def lane_choices(analysis: Analysis, lanes: Sequence[Lane], stems: dict[int | None, Path]) -> list:
+    """For the summary: per shot, each mapped track seen in it and the stem that drives it."""
+    choices: list[Any] = []
+    for shot in range(analysis.n_shots):
+        for lane in lanes:
+            if lane.track is not None and any(lane.shot_faces(analysis.shots, shot)):
+                note = f"driven by {stems[lane.track].name}"
+                choices.append(ShotChoice(shot, lane.track, None, note))
+    return choices
+
+
+def frame_items(
+    lanes: Sequence[Lane],
+    frame: np.ndarray,
+    source_index: int,
+    out_index: int,
+    shot: int,
+    starts: np.ndarray,
+    window: int,
+) -> list[GeneratorInput]:
+    """The generator inputs of one output frame: one per lane with a face in it."""
+    items = []
+    for lane in lanes:
+        face = lane.faces[source_index]
+        if face is None:
+            continue
+        audio = frame_windows(lane.features, starts[out_index : out_index + 1], window)[0]
+        items.append(GeneratorInput(frame, face, audio, out_index, source_index, shot))
+    return items

@@ -21,12 +21,15 @@ class Face:
     tracker fills them from its own landmarks, ``None`` when it found no landmarks.
     ``landmarks`` are the tracker's raw points as ``(N, 2)`` float32 ``(x, y)`` in its own
     layout (468 for the mediapipe mesh, 68 for iBUG, ...), for tracker-specific uses only.
+    ``detector_box`` is the raw box of a detector whose boxes a generator was trained on
+    (S3FD for Wav2Lip), when the tracker has one: ``wav2lip_box`` then pads it exactly.
     """
 
     box: tuple[float, float, float, float]
     landmarks: np.ndarray | None = None
     score: float = 1.0
     regions: FaceRegions | None = None
+    detector_box: tuple[float, float, float, float] | None = None
 
     def int_box(self, width: int, height: int) -> Box:
         """The box rounded to integers and clipped to a ``width`` x ``height`` frame."""

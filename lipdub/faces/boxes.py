@@ -60,15 +60,17 @@ def wav2lip_box(
 ) -> FloatBox:
     """The box a Wav2Lip generator crops for ``face``, like the S3FD boxes it was trained on.
 
-    From the face regions: the face oval's box, cheek to cheek and from the upper forehead
-    (the top tenth of the oval cut off) down to the chin, which puts the nose tip near the
-    middle of the crop and the mouth in its lower half. A face without regions uses its
-    detector box. Then
-    Wav2Lip's ``pads`` ``(top, bottom, left, right)`` in pixels grow the box (default: 10 px
-    more at the bottom, to keep the chin), and it is clipped to ``frame_size``
-    ``(width, height)`` when given.
+    A face with a ``detector_box`` (the ``face-alignment`` tracker's S3FD box) uses it as it
+    is: the reference Wav2Lip crop. Otherwise, from the face regions: the face oval's box,
+    cheek to cheek and from the upper forehead (the top tenth of the oval cut off) down to the
+    chin, which puts the nose tip near the middle of the crop and the mouth in its lower half.
+    A face without either uses its box. Then Wav2Lip's ``pads`` ``(top, bottom, left,
+    right)`` in pixels grow the box (default: 10 px more at the bottom, to keep the chin), and
+    it is clipped to ``frame_size`` ``(width, height)`` when given.
     """
-    if face.regions is not None:
+    if face.detector_box is not None:
+        x1, y1, x2, y2 = face.detector_box
+    elif face.regions is not None:
         x1, y1, x2, y2 = face.regions.oval_box()
         y1 += FOREHEAD_TRIM * (y2 - y1)
     else:

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lipdub.faces.boxes import box_center
+from lipdub.faces.boxes import FloatBox, box_center
 from lipdub.faces.regions import FaceRegions
 from lipdub.types import Face
 
@@ -78,6 +78,25 @@ def _same_shape(points: np.ndarray | None, other: np.ndarray) -> bool:
     return points is not None and np.shape(points) == np.shape(other)
 
 
+def _smooth_boxes(boxes: list[tuple[float, ...] | None], half_width: int) -> list[FloatBox | None]:
+    """Detector boxes smoothed like the face boxes over each sub-run of frames that have one;
+    ``None`` entries stay ``None``."""
+    out: list[FloatBox | None] = [None] * len(boxes)
+    start = 0
+    while start < len(boxes):
+        if boxes[start] is None:
+            start += 1
+            continue
+        end = start + 1
+        while end < len(boxes) and boxes[end] is not None:
+            end += 1
+        values = np.array(boxes[start:end], dtype=np.float64)
+        for k, row in enumerate(centred_average(values, half_width)):
+            out[start + k] = (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
+        start = end
+    return out
+
+
 def _runs(faces: Sequence[Face | None], shot_ids: Sequence[int]) -> list[list[int]]:
     """Runs of consecutive frames of one shot that all have a face, split at jumps."""
     runs: list[list[int]] = []
@@ -108,7 +127,8 @@ def smooth_track(
     box_seconds: float = 0.16,
     landmark_seconds: float = 0.04,
 ) -> list[Face | None]:
-    """``faces`` with smoothed boxes, regions and landmarks; ``None`` frames stay ``None``.
+    """``faces`` with smoothed boxes (detector boxes too), regions and landmarks; ``None``
+    frames stay ``None``.
 
     Each run of consecutive frames with a face inside one shot is smoothed on its own with a
     centred window reaching ``box_seconds`` to each side for boxes and for the regions' (and
@@ -123,6 +143,7 @@ def smooth_track(
     for run in _runs(faces, shot_ids):
         run_faces = [faces[i] for i in run]
         boxes = centred_average(np.array([f.box for f in run_faces], dtype=np.float64), box_half)
+        detector_boxes = _smooth_boxes([f.detector_box for f in run_faces], box_half)
         landmarks = _smooth_series([f.landmarks for f in run_faces], box_half, landmark_half)
         regions = _smooth_series(
             [None if f.regions is None else f.regions.points for f in run_faces],
@@ -136,5 +157,6 @@ def smooth_track(
                 landmarks=landmarks[k],
                 score=run_faces[k].score,
                 regions=None if points is None else FaceRegions(points),
+                detector_box=detector_boxes[k],
             )
     return result

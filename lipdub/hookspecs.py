@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
     from lipdub.components import AudioExtractor, Blender, FaceTracker, Generator
     from lipdub.eval.metric import EvalMetric
+    from lipdub.training.expert_spec import TrainingExpert
     from lipdub.training.network_spec import TrainingNetworks
     from lipdub.weights.spec import WeightSpec
 
@@ -63,6 +64,12 @@ def register_eval_metrics(register: Callable[[type[EvalMetric]], None]) -> None:
 def register_training_networks(register: Callable[[TrainingNetworks], None]) -> None:
     """Register :class:`~lipdub.training.network_spec.TrainingNetworks` (one per audio
     extractor) so ``lipdub train --extractor NAME`` can train on that extractor's features."""
+
+
+@hookspec
+def register_training_experts(register: Callable[[TrainingExpert], None]) -> None:
+    """Register :class:`~lipdub.training.expert_spec.TrainingExpert` objects: frozen lip-sync
+    experts for ``lipdub train generator --expert NAME``."""
 
 
 @hookspec

@@ -117,6 +117,16 @@ def test_documented_example_works(name: str, lipdub_plugins, capsys) -> None:  #
         spec = FeatureSpec("my-features", 50.0, 4, {})
         payload = weights_payload("syncnet", spec, build_network("syncnet", spec), 1)
         assert payload["my_plugin"] == {"kind": "syncnet", "feature_dim": 4}
+    elif name == "register_training_experts":
+        import torch
+
+        from lipdub.training.experts import expert_names, load_experts
+
+        assert expert_names("syncnet,bright-mouth") == ["syncnet", "bright-mouth"]
+        expert = load_experts(["bright-mouth"], {"device": "cpu"})["bright-mouth"]
+        faces = torch.full((2, 3, 5, 96, 96), 0.5, requires_grad=True)
+        similarity = expert(faces, faces.detach(), torch.zeros(2, 3200))
+        assert similarity.shape == (2, 5) and torch.allclose(similarity, torch.tensor(0.5))
     elif name == "register_commands":
         assert main(["hello", "docs"]) == 0
         assert capsys.readouterr().out == "hello docs\n"

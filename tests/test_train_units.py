@@ -87,7 +87,7 @@ def test_recipes_are_valid_configs() -> None:
     from lipdub.training.config import GeneratorConfig, SyncNetConfig, make_config
 
     recipes = sorted((REPO / "training").glob("*.toml"))
-    assert len(recipes) == 7
+    assert len(recipes) == 8
     kinds = []
     for recipe in recipes:
         command = "syncnet" if recipe.name.startswith("syncnet") else "generator"
@@ -99,7 +99,10 @@ def test_recipes_are_valid_configs() -> None:
         ("syncnet", "mel", False), ("syncnet", "hubert", False), ("syncnet", "contentvec", False),
         ("generator", "mel", False), ("generator", "contentvec", False),
         ("generator", "contentvec", True), ("generator", "hubert", True),
+        ("generator", "mel", False),
     ])  # fmt: skip
+    avhubert = make_config(GeneratorConfig, REPO / "training/generator-avhubert.toml", "generator")
+    assert (avhubert.expert, avhubert.syncnet, avhubert.avhubert) == ("avhubert", None, None)
 
 
 def test_datasets_pair_faces_with_audio(mel_dataset: Path) -> None:

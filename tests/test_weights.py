@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import http.server
 import threading
@@ -156,3 +157,61 @@ def test_model_repositories_are_found_in_the_hf_cache(capsys, monkeypatch, tmp_p
     snapshot = fake_hf_snapshot(hf_home, "facebook/hubert-base-ls960")
     assert main(["models", "path", "hubert-base"]) == 0
     assert Path(capsys.readouterr().out.strip()) == snapshot
+
+
+class _Files(http.server.BaseHTTPRequestHandler):
+    """A plain web server (not a hub) holding ``FILES``."""
+
+    FILES: dict[str, bytes] = {}
+
+    def do_GET(self) -> None:  # noqa: N802
+        data = self.FILES.get(self.path)
+        self.send_response(200 if data is not None else 404)
+        self.send_header("Content-Length", str(len(data or b"")))
+        self.end_headers()
+        self.wfile.write(data or b"")
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+URL_SPEC = WeightSpec(
+    name="url-test",
+    filename="plain.pt",
+    sha256="",
+    size=len(PAYLOAD),
+    repos=(),
+    licence="test licence",
+    option="--my-weights",
+)
+
+
+def test_pull_from_a_plain_url_without_digest(tmp_path, fresh_plugins, monkeypatch, capsys):
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    spec = dataclasses.replace(URL_SPEC, urls=(f"{base}/gone.pt", f"{base}/w/plain.pt"))
+
+    class _UrlWeights:
+        @hookimpl
+        def register_weights(self, register):
+            register(spec)
+
+    monkeypatch.setattr(_Files, "FILES", {"/w/plain.pt": PAYLOAD[:10]})
+    try:
+        plugins.register_plugin(_UrlWeights(), name="url-weights")
+        with pytest.raises(WeightsMissingError, match="pass --my-weights PATH.*from http://"):
+            resolve_weights("url-test")
+        with pytest.raises(DownloadError, match="HTTPError.*no digest was published") as info:
+            pull("url-test")  # the first address is missing, the second holds a short file
+        assert "pass --my-weights PATH" in str(info.value)
+        monkeypatch.setattr(_Files, "FILES", {"/w/plain.pt": PAYLOAD})
+        assert main(["models", "pull", "url-test"]) == 0
+        captured = capsys.readouterr()
+        assert f"source: {base}/gone.pt" in captured.err and "Hugging Face" not in captured.err
+        assert "no digest was published for plain.pt" in captured.err
+        path = Path(captured.out.strip())
+        assert path.read_bytes() == PAYLOAD and resolve_weights("url-test") == path
+        assert not any(p.name.startswith(".pull-") for p in path.parent.iterdir())
+    finally:
+        server.shutdown()

@@ -6,6 +6,7 @@ import json
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lipdub.cli.render import err_console
@@ -27,7 +28,7 @@ def list_models(as_json: bool = typer.Option(False, "--json", help="Machine-read
                 "file": spec.filename or f"{spec.repos[0]} (model repository)",
                 "size": spec.size,
                 "sha256": spec.sha256 or None,
-                "sources": list(spec.repos),
+                "sources": spec.sources(),
                 "cached": local is not None,
                 "path": str(local) if local else None,
                 "description": spec.description,
@@ -58,9 +59,12 @@ def pull_model(
     """Download a checkpoint into the cache and verify its SHA-256."""
     spec = get_spec(name)
     if spec.licence:
-        err_console.print(f"[dim]source: Hugging Face {', '.join(spec.repos)}[/]")
-        err_console.print(f"[dim]licence: {spec.licence}[/]")
+        if spec.sources():
+            err_console.print(f"[dim]source: {escape(', '.join(spec.sources()))}[/]")
+        err_console.print(f"[dim]licence: {escape(spec.licence)}[/]")
     path = pull(name, force=force)
+    if not spec.sha256 and not spec.snapshot:
+        err_console.print(f"[dim]no digest was published for {spec.filename}: size checked only[/]")
     typer.echo(str(path))
 
 

@@ -211,6 +211,15 @@ def generator_command(
     syncnet: Annotated[
         Path | None, typer.Option("--syncnet", help="Trained SyncNet (frozen), e.g. best.pt.")
     ] = None,
+    expert: Annotated[
+        str | None,
+        typer.Option(
+            "--expert", help="Sync-loss expert: syncnet (default), avhubert (plugin) or both."
+        ),
+    ] = None,
+    avhubert: Annotated[
+        Path | None, typer.Option("--avhubert", help="AV-HuBERT checkpoint for --expert avhubert.")
+    ] = None,
     gan: Annotated[
         bool | None, typer.Option("--gan/--no-gan", help="Add the visual-quality discriminator.")
     ] = None,
@@ -229,19 +238,20 @@ def generator_command(
     device: Device = None, amp: Amp = None, resume: Resume = False, init: Init = None,
     quiet: Quiet = False,
 ) -> None:  # fmt: skip
-    """Train a generator against a frozen SyncNet (optionally with the quality GAN)."""
+    """Train a generator against a frozen lip-sync expert (optionally with the quality GAN)."""
     from lipdub.training.config import GeneratorConfig, make_config
     from lipdub.training.generator_trainer import train_generator
 
     settings = make_config(GeneratorConfig, config, "generator", **_common(
-        data=data, out=out, extractor=extractor, syncnet=syncnet, gan=gan,
+        data=data, out=out, extractor=extractor, syncnet=syncnet, expert=expert,
+        avhubert=avhubert, gan=gan,
         sync_weight=sync_weight, sync_threshold=sync_threshold, gan_weight=gan_weight,
         disc_lr=disc_lr, disc_init=disc_init, max_steps=max_steps, batch_size=batch_size, lr=lr,
         val_every=val_every, val_batches=val_batches, log_every=log_every,
         checkpoint_every=checkpoint_every, seed=seed, workers=workers, device=device, amp=amp,
         resume=resume or None, init=init,
     ))  # fmt: skip
-    with _progress(f"generator ({settings.extractor})", quiet) as on_step:
+    with _progress(f"generator ({settings.extractor}, {settings.expert})", quiet) as on_step:
         report = train_generator(settings, on_step)
     assert settings.out is not None
     _report(report, settings.out, "generator")

@@ -49,7 +49,11 @@ class GeneratorConfig(CommonConfig):
     """``lipdub train generator`` (Wav2Lip recipe: batch 16 windows of 5 frames)."""
 
     batch_size: int = 16
+    #: The frozen expert(s) of the sync loss: ``syncnet``, a plugin's (``avhubert``) or ``both``.
+    expert: str = "syncnet"
     syncnet: Path | None = None
+    #: AV-HuBERT checkpoint for ``expert = "avhubert"`` (None: the model cache).
+    avhubert: Path | None = None
     gan: bool = False
     #: s_w once switched on, and the validation L_sync under which it is switched on.
     sync_weight: float = 0.03
@@ -61,7 +65,7 @@ class GeneratorConfig(CommonConfig):
 
 
 Config = TypeVar("Config", bound=CommonConfig)
-_PATHS = ("data", "out", "init", "syncnet", "disc_init")
+_PATHS = ("data", "out", "init", "syncnet", "avhubert", "disc_init")
 
 
 def _toml() -> Any:
@@ -124,8 +128,13 @@ def _check(config: CommonConfig) -> None:
     if config.lr <= 0:
         raise InputError("--lr must be positive")
     if isinstance(config, GeneratorConfig):
-        if config.syncnet is None:
-            raise InputError("the generator needs a trained SyncNet: pass --syncnet CKPT")
+        experts = {part.strip() for part in config.expert.split(",")}
+        wants_syncnet = bool(experts & {"syncnet", "both"})
+        if config.syncnet is None and wants_syncnet:
+            raise InputError(
+                "the generator needs a trained SyncNet: pass --syncnet CKPT "
+                "(or train against another expert, e.g. --expert avhubert)"
+            )
         gan_weight = config.gan_weight if config.gan else 0.0
         if min(config.sync_weight, gan_weight) < 0 or config.sync_weight + gan_weight >= 1:
             raise InputError("sync and GAN weights must be >= 0 and sum to less than 1")

@@ -20,7 +20,7 @@ from torch.utils.data import Dataset, Sampler
 
 from lipdub.audio.windows import window_starts
 from lipdub.errors import InputError
-from lipdub.training.clips import decode_faces
+from lipdub.training.clips import SAMPLE_RATE, decode_faces
 
 #: Frames per SyncNet window (0.2 s at 25 fps).
 SYNC_FRAMES = 5
@@ -64,7 +64,7 @@ class ClipStore:
         except (OSError, ValueError) as exc:
             raise InputError(f"{path} is unreadable ({exc})") from None
         self.fps = float(self.manifest.get("fps", 25.0))
-        self._cache: OrderedDict[tuple[str, str], dict[str, np.ndarray]] = OrderedDict()
+        self._cache: OrderedDict[tuple[str, str, bool], dict[str, np.ndarray]] = OrderedDict()
         #: How many loaded clips to keep in memory (per process).
         self.cache_size = 64
 
@@ -88,9 +88,12 @@ class ClipStore:
                 dim = int(stored[f"features_{extractor}"].shape[1])
         return FeatureSpec(extractor, float(info["fps"]), int(dim or 0), info)
 
-    def load(self, clip: dict[str, Any], extractor: str) -> dict[str, np.ndarray]:
-        """A clip's JPEG data, validity mask and features of ``extractor`` (LRU-cached)."""
-        key = (clip["file"], extractor)
+    def load(
+        self, clip: dict[str, Any], extractor: str, wav: bool = False
+    ) -> dict[str, np.ndarray]:
+        """A clip's JPEG data, validity mask and features of ``extractor`` (LRU-cached), with
+        ``wav`` its int16 16 kHz audio too."""
+        key = (clip["file"], extractor, wav)
         if key in self._cache:
             self._cache.move_to_end(key)
             return self._cache[key]
@@ -106,6 +109,8 @@ class ClipStore:
                 "valid": stored["valid"],
                 "features": stored[f"features_{extractor}"].astype(np.float32),
             }
+            if wav:
+                data["wav"] = stored["wav"]
         self._cache[key] = data
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
@@ -116,9 +121,15 @@ class _WindowDataset(Dataset):
     """Shared sampling: a clip, then a start frame of ``SYNC_FRAMES`` valid frames."""
 
     def __init__(
-        self, store: ClipStore, split: str, extractor: str, seed: int = 0, length: int = 1 << 62
+        self,
+        store: ClipStore,
+        split: str,
+        extractor: str,
+        seed: int = 0,
+        length: int = 1 << 62,
+        wav: bool = False,
     ) -> None:
-        self.store = store
+        self.store, self.wav = store, wav
         self.spec = store.feature_spec(extractor)
         self.clips = [c for c in store.clips(split) if c["frames"] >= 2 * SYNC_FRAMES]
         if not self.clips:
@@ -144,7 +155,8 @@ class _WindowDataset(Dataset):
     def _draw(self, index: int) -> tuple[np.random.Generator, dict[str, np.ndarray], Any, Any]:
         rng = np.random.default_rng([self.seed, int(index)])
         for _ in range(20):
-            data = self.store.load(self.clips[rng.integers(len(self.clips))], self.spec.name)
+            clip = self.clips[rng.integers(len(self.clips))]
+            data = self.store.load(clip, self.spec.name, wav=self.wav)
             starts, ok = self._starts(data)
             if len(ok) >= 2:
                 return rng, data, starts, ok
@@ -156,6 +168,15 @@ class _WindowDataset(Dataset):
 
     def _audio(self, data: dict[str, np.ndarray], start: int) -> torch.Tensor:
         return self.spec.network_input(data["features"][start : start + self.spec.window])
+
+    def _wav(self, data: dict[str, np.ndarray], first: int) -> torch.Tensor:
+        """The 16 kHz audio of frames ``first`` to ``first + SYNC_FRAMES`` (zero-padded)."""
+        per_frame = SAMPLE_RATE / self.store.fps
+        start, count = round(first * per_frame), round(SYNC_FRAMES * per_frame)
+        window = np.zeros(count, np.float32)
+        piece = data["wav"][start : start + count].astype(np.float32) / 32767.0
+        window[: len(piece)] = piece
+        return torch.from_numpy(window)
 
 
 class SyncDataset(_WindowDataset):
@@ -188,7 +209,8 @@ class GeneratorDataset(_WindowDataset):
 
     ``faces`` (6, 5, 96, 96): the target with its lower half zeroed, then reference frames
     drawn at random from elsewhere in the clip; ``audio`` one window per frame; ``sync_audio``
-    the SyncNet window of the whole 5 frames; ``target`` (3, 5, 96, 96).
+    the SyncNet window of the whole 5 frames; ``target`` (3, 5, 96, 96); with ``wav=True``
+    also ``sync_wav``, the 16 kHz audio of the 5 frames (for experts on raw audio).
     """
 
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
@@ -206,12 +228,15 @@ class GeneratorDataset(_WindowDataset):
         audio = torch.stack(
             [self._audio(data, int(starts[i])) for i in range(first, first + SYNC_FRAMES)]
         )
-        return {
+        sample = {
             "faces": faces,
             "audio": audio,
             "sync_audio": self._audio(data, int(starts[first])),
             "target": target,
         }
+        if self.wav:
+            sample["sync_wav"] = self._wav(data, first)
+        return sample
 
 
 def faces_half(height: int) -> int:

@@ -7,12 +7,16 @@ from then on; with ``--gan`` the quality discriminator adds s_g L_gan (0.07; dis
 1e-5 against the generator's 1e-4). L_total = (1 - s_w - s_g) L_recon + s_w L_sync + s_g L_gan.
 Model selection: validation L_total, computed with the final weights (s_w = ``sync_weight``)
 so scores before and after the switch compare.
+
+``--expert`` picks the frozen expert(s) of L_sync (:mod:`lipdub.training.experts`): the SyncNet,
+a plugin's (``avhubert``: L_sync = -log CS of the audio and generated-lip features per frame),
+or both, whose losses are then averaged (each is logged as ``sync_<name>`` as well).
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import torch
@@ -33,6 +37,7 @@ from lipdub.training.checkpointing import (
 from lipdub.training.config import GeneratorConfig
 from lipdub.training.dataset import ClipStore, GeneratorDataset, lower_half_stack
 from lipdub.training.distributed import Runtime, setup, teardown, unwrap
+from lipdub.training.experts import SYNCNET, expert_names, load_experts
 from lipdub.training.loop import (
     Clock,
     StepCallback,
@@ -45,7 +50,7 @@ from lipdub.training.loop import (
     to_device,
     validation_batches,
 )
-from lipdub.training.losses import gan_loss, sync_loss, sync_probability, total_loss
+from lipdub.training.losses import EPS, gan_loss, sync_loss, sync_probability, total_loss
 from lipdub.training.networks import (
     build_network,
     load_discriminator,
@@ -56,11 +61,30 @@ from lipdub.training.networks import (
 
 @dataclass
 class Networks:
-    """The generator, the frozen SyncNet and (with ``--gan``) the discriminator."""
+    """The generator, the frozen experts and (with ``--gan``) the discriminator."""
 
     generator: nn.Module
-    syncnet: nn.Module
+    syncnet: nn.Module | None
     discriminator: nn.Module | None
+    #: Frozen plugin experts by name (``--expert avhubert``).
+    experts: dict[str, nn.Module] = field(default_factory=dict)
+
+
+def sync_parts(
+    nets: Networks, batch: dict[str, torch.Tensor], generated: torch.Tensor
+) -> dict[str, torch.Tensor]:
+    """L_sync of every expert (``sync_<name>``) and their mean (``sync``)."""
+    parts = {}
+    if nets.syncnet is not None:
+        audio_embedding, face_embedding = nets.syncnet(
+            batch["sync_audio"], lower_half_stack(generated)
+        )
+        parts["sync_syncnet"] = sync_loss(sync_probability(audio_embedding, face_embedding))
+    for name, expert in nets.experts.items():
+        similarity = expert(generated, batch["target"], batch["sync_wav"])
+        parts[f"sync_{name}"] = sync_loss(similarity.float().clamp(EPS, 1.0 - EPS))
+    total = torch.stack(list(parts.values())).mean()
+    return {"sync": total, **parts} if len(parts) > 1 else {"sync": total}
 
 
 def losses(
@@ -69,11 +93,8 @@ def losses(
     """The generated window and its L_recon, L_sync (and L_gan)."""
     with runtime.autocast():
         generated = nets.generator(batch["audio"], batch["faces"])
-        audio_embedding, face_embedding = nets.syncnet(
-            batch["sync_audio"], lower_half_stack(generated)
-        )
         parts = {"recon": F.l1_loss(generated.float(), batch["target"])}
-        parts["sync"] = sync_loss(sync_probability(audio_embedding, face_embedding))
+        parts.update(sync_parts(nets, batch, generated))
         if nets.discriminator is not None:
             parts["gan"] = gan_loss(nets.discriminator(generated), real=True)
     return generated, parts
@@ -111,8 +132,11 @@ def evaluate(
     return mean_metrics(totals, count, runtime)
 
 
-def _frozen_syncnet(config: GeneratorConfig, store: ClipStore, runtime: Runtime) -> nn.Module:
-    assert config.syncnet is not None
+def _frozen_syncnet(
+    config: GeneratorConfig, store: ClipStore, runtime: Runtime
+) -> nn.Module | None:
+    if config.syncnet is None or SYNCNET not in expert_names(config.expert):
+        return None
     spec = store.feature_spec(config.extractor)
     syncnet = load_weights(build_network("syncnet", spec), config.syncnet, "syncnet", spec)
     for parameter in syncnet.parameters():
@@ -132,10 +156,14 @@ def train_generator(
     assert config.data is not None and config.out is not None
     store = ClipStore(config.data)
     spec = store.feature_spec(config.extractor)
-    train_set = GeneratorDataset(store, "train", config.extractor, config.seed)
-    val_set = GeneratorDataset(store, "val", config.extractor, config.seed + 1)
+    names = expert_names(config.expert)  # a one-line error before anything starts
+    wav = any(name != SYNCNET for name in names)
+    train_set = GeneratorDataset(store, "train", config.extractor, config.seed, wav=wav)
+    val_set = GeneratorDataset(store, "val", config.extractor, config.seed + 1, wav=wav)
     runtime = setup(config.device, config.amp)
     syncnet = _frozen_syncnet(config, store, runtime)
+    options = {"device": str(runtime.device), "avhubert": config.avhubert}
+    experts = {n: e.to(runtime.device) for n, e in load_experts(names, options).items()}
     if runtime.is_main:
         prepare_out(config.out, config.resume)
     torch.manual_seed(config.seed)
@@ -169,6 +197,7 @@ def train_generator(
         runtime.wrap(generator),
         syncnet,
         runtime.wrap(discriminator.train()) if discriminator is not None else None,
+        experts,
     )
     start = step
     log = MetricsLog(config.out, enabled=runtime.is_main)

@@ -15,7 +15,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 from lipdub.errors import DownloadError, InputError, WeightsMissingError
-from lipdub.weights.spec import WeightSpec, normalise_name  # re-exported: the old import path
+from lipdub.weights.spec import (  # WeightSpec re-exported: the old import path
+    SIZE_TOLERANCE,
+    WeightSpec,
+    normalise_name,
+)
 
 
 def lipdub_home() -> Path:
@@ -96,10 +100,11 @@ def resolve_weights(name: str | None, checkpoint: Path | str | None = None) -> P
     path = cached_path(spec)
     if path.is_file():
         return path
+    source = spec.sources()[0] if spec.sources() else "no download source"
     raise WeightsMissingError(
-        f"no local weights for {spec.name}: pass --checkpoint PATH to a {spec.filename}, "
+        f"no local weights for {spec.name}: pass {spec.option} PATH to a {spec.filename}, "
         f"or run `lipdub models pull {spec.name}` while online "
-        f"({spec.size / 1e6:.0f} MB from Hugging Face {spec.repos[0]})"
+        f"({spec.size / 1e6:.0f} MB from {source})"
     )
 
 
@@ -124,6 +129,32 @@ def _hf_download(endpoint: str | None) -> Downloader:
     return download
 
 
+def url_download(url: str, filename: str, dest_dir: Path) -> Path:
+    """Fetch ``url`` to ``dest_dir/filename`` in 1 MiB blocks (no Hugging Face involved)."""
+    import urllib.request
+
+    target = dest_dir / filename
+    with urllib.request.urlopen(url, timeout=60) as response, open(target, "wb") as handle:
+        shutil.copyfileobj(response, handle, 1 << 20)
+    return target
+
+
+def _problem(spec: WeightSpec, got: Path) -> str | None:
+    """Why a downloaded file is not ``spec``'s (None if it is)."""
+    size = got.stat().st_size
+    if not spec.sha256:
+        if spec.size and abs(size - spec.size) > SIZE_TOLERANCE * spec.size:
+            return f"got {size} bytes, expected about {spec.size} (no digest was published)"
+        return None
+    digest = sha256_of(got)
+    if digest != spec.sha256:
+        return (
+            f"wrong digest (got {size} bytes, sha256 {digest[:12]}…, "
+            f"expected {spec.size} bytes, {spec.sha256[:12]}…)"
+        )
+    return None
+
+
 def pull(
     name: str,
     *,
@@ -133,9 +164,10 @@ def pull(
 ) -> Path:
     """Download checkpoint ``name`` into the model cache, verifying size and SHA-256.
 
-    Each hosting repository is tried in turn; a file with the wrong digest (some mirrors hold
-    truncated copies) is discarded. ``endpoint`` defaults to ``$LIPDUB_HF_ENDPOINT`` or the
-    public hub.
+    Each hosting repository is tried in turn, then each plain address (``spec.urls``); a file
+    with the wrong digest (some mirrors hold truncated copies) is discarded. Without a
+    published digest only the size is checked. The file reaches the cache by a rename, never
+    half-written. ``endpoint`` defaults to ``$LIPDUB_HF_ENDPOINT`` or the public hub.
     """
     spec = get_spec(name)
     if spec.snapshot:
@@ -146,30 +178,28 @@ def pull(
     target.parent.mkdir(parents=True, exist_ok=True)
     download = downloader or _hf_download(endpoint or os.environ.get("LIPDUB_HF_ENDPOINT"))
     failures: list[str] = []
-    for repo in spec.repos:
+    sources = [(repo, download) for repo in spec.repos] + [(url, url_download) for url in spec.urls]
+    for source, fetch in sources:
         staging = Path(tempfile.mkdtemp(prefix=".pull-", dir=target.parent))
         try:
             try:
-                got = download(repo, spec.filename, staging)
+                got = fetch(source, spec.filename, staging)
             except Exception as exc:  # network, missing file, auth...
-                failures.append(f"{repo}: {type(exc).__name__}: {str(exc).splitlines()[0]}")
+                why = str(exc).splitlines()[0] if str(exc) else ""
+                failures.append(f"{source}: {type(exc).__name__}: {why}")
                 continue
-            size = got.stat().st_size
-            digest = sha256_of(got)
-            if digest != spec.sha256:
-                failures.append(
-                    f"{repo}: wrong digest (got {size} bytes, sha256 {digest[:12]}…, "
-                    f"expected {spec.size} bytes, {spec.sha256[:12]}…)"
-                )
+            problem = _problem(spec, got)
+            if problem is not None:
+                failures.append(f"{source}: {problem}")
                 continue
             os.replace(got, target)
             return target
         finally:
             shutil.rmtree(staging, ignore_errors=True)
-    tried = "; ".join(failures)
+    tried = "; ".join(failures) or "no download source is registered"
     raise DownloadError(
         f"could not download {spec.filename} ({tried}); download it by hand and pass "
-        f"--checkpoint PATH, or copy it to {target}"
+        f"{spec.option} PATH, or copy it to {target}"
     )
 
 

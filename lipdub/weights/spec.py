@@ -27,6 +27,19 @@ class WeightSpec:
     snapshot: bool = False
     #: Which files of a snapshot repository to fetch.
     snapshot_patterns: tuple[str, ...] = ("*.json", "*.safetensors", "*.txt")
+    #: Plain HTTPS addresses of ``filename``, tried after ``repos``. With no ``sha256``
+    #: published, a pull checks the size (within :data:`SIZE_TOLERANCE` of ``size``) only.
+    urls: tuple[str, ...] = ()
+    #: The option that takes a local copy instead (``--avhubert`` for the AV-HuBERT metrics).
+    option: str = "--checkpoint"
+
+    def sources(self) -> list[str]:
+        """Where the file comes from, for messages (``Hugging Face owner/repo``, addresses)."""
+        return [f"Hugging Face {repo}" for repo in self.repos] + list(self.urls)
+
+
+#: How far a download without a published digest may be from the registered size.
+SIZE_TOLERANCE = 0.1
 
 
 def normalise_name(name: str) -> str:

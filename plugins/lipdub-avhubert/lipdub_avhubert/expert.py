@@ -13,13 +13,10 @@ from lipdub.errors import WeightsMissingError
 FPS = 25.0
 #: Cached files looked for (first found wins) when no ``--avhubert`` is given.
 CACHED_FILES = ("large_vox_iter5.pt", "base_vox_iter5.pt", "base_lrs3_iter5.pt")
-PULL_HINT = (
-    "pass --avhubert CKPT, or download large_vox_iter5.pt by hand (`lipdub models list` shows "
-    "its source; `lipdub models pull avhubert-large` says where the cache expects it)"
-)
+PULL_HINT = "pass --avhubert CKPT, or run `lipdub models pull avhubert-large` while online"
 
 
-def avhubert_weights(path: Path | str | None) -> Path:
+def avhubert_weights(path: Path | str | None, needed_by: str = "the AV-HuBERT metrics") -> Path:
     """The checkpoint to load: ``path``, else a released file in the model cache."""
     from lipdub.weights.registry import models_dir
 
@@ -33,7 +30,7 @@ def avhubert_weights(path: Path | str | None) -> Path:
     for name in CACHED_FILES:
         if (models_dir() / name).is_file():
             return models_dir() / name
-    raise WeightsMissingError(f"the AV-HuBERT metrics need AV-HuBERT weights: {PULL_HINT}")
+    raise WeightsMissingError(f"{needed_by} need AV-HuBERT weights: {PULL_HINT}")
 
 
 @dataclass

@@ -5,27 +5,30 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from lipdub.hookspecs import hookimpl
+from lipdub.training.expert_spec import TrainingExpert
 from lipdub.weights.spec import WeightSpec
 
 SOURCE = "https://dl.fbaipublicfiles.com/avhubert/model/"
 LICENCE = (
     "AV-HuBERT License: non-commercial research use only, including data produced with it "
-    "(facebookresearch/av_hubert LICENSE); download by hand from the checkpoint page"
+    "(facebookresearch/av_hubert LICENSE)"
 )
 
 
 def _spec(name: str, path: str, size: int, what: str) -> WeightSpec:
-    # The files are not on Hugging Face and no digests are published, so lipdub cannot fetch
-    # and verify them: `lipdub models pull` says where to put a hand-downloaded copy.
+    # Not on Hugging Face and no digests are published: `lipdub models pull` fetches the
+    # plain address and checks the (approximate) size only, and says so.
     return WeightSpec(
         name=name,
         filename=path.rsplit("/", 1)[-1],
         sha256="",
         size=size,
         repos=(),
-        description=f"{what}; source {SOURCE}{path}",
+        description=what,
         licence=LICENCE,
         used_by=("avsu", "avsm", "avsv", "expert avhubert"),
+        urls=(SOURCE + path,),
+        option="--avhubert",
     )
 
 
@@ -57,3 +60,10 @@ def register_eval_metrics(register: Callable[[type], None]) -> None:
 def register_weights(register: Callable[[WeightSpec], None]) -> None:
     for spec in WEIGHT_SPECS:
         register(spec)
+
+
+@hookimpl
+def register_training_experts(register: Callable[[TrainingExpert], None]) -> None:
+    from lipdub_avhubert.sync_loss import AVHubertExpert
+
+    register(AVHubertExpert())

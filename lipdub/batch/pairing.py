@@ -116,6 +116,22 @@ def _pads(text: str) -> list[int]:
     return [int(part) for part in text.replace(",", " ").split()]
 
 
+def _bool(text: str) -> bool:
+    return text.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _audio_for(text: str) -> list[str]:
+    """``0=alice.wav; 1=bob.wav`` (``;`` between pairs) as ``--audio-for`` flags."""
+    return [part.strip() for part in text.split(";") if part.strip()]
+
+
+def _relative_pair(pair: str, path: Callable[[str], Path | None]) -> str:
+    """``TRACK=FILE`` with FILE resolved by ``path`` (a malformed pair is kept as it is)."""
+    track, equals, file = pair.partition("=")
+    resolved = path(file) if equals else None
+    return f"{track}={resolved}" if resolved is not None else pair
+
+
 #: Manifest columns that set a dub option for one row, and how each cell is read.
 MANIFEST_OPTIONS: dict[str, Callable[[str], Any]] = {
     "generator": str,
@@ -129,11 +145,15 @@ MANIFEST_OPTIONS: dict[str, Callable[[str], Any]] = {
     "fit": lambda text: [text],
     "device": str,
     "precision": str,
-    "fp32": lambda text: text.strip().lower() in {"1", "true", "yes", "on"},
+    "fp32": _bool,
+    "allow_no_face": _bool,
+    "speakers": Path,
+    "audio_for": _audio_for,
+    "drive_audio": Path,
     "batch_size": int,
     "scene_threshold": float,
 }
-_PATH_OPTIONS = {"checkpoint"}
+_PATH_OPTIONS = {"checkpoint", "speakers", "drive_audio"}
 
 
 def _column(header: str) -> str:
@@ -208,6 +228,8 @@ def _manifest_item(
         except ValueError:
             item.error = f"line {line}: {column} {text!r} is not a valid value"
             return item
+        if column == "audio_for":  # TRACK=FILE pairs: FILE is relative to the manifest too
+            value = [_relative_pair(pair, path) for pair in value]
         item.options[column] = path(text) if column in _PATH_OPTIONS else value
     flags = [
         f"{column}={text.strip()}"

@@ -74,7 +74,8 @@ def summary_table(summary: DubSummary) -> Table:
         f"{summary.no_face_frames} without a face (left unchanged)",
     )
     if any(c.score is not None or c.note not in (None, "one face") for c in summary.shot_choices):
-        table.add_row(f"--face {summary.face_mode}", shot_choice_text(summary.shot_choices))
+        label = "speakers" if summary.face_mode == "speaker map" else f"--face {summary.face_mode}"
+        table.add_row(label, shot_choice_text(summary.shot_choices))
     if summary.skipped_frames:
         reasons = ", ".join(f"{why}: {n}" for why, n in summary.skip_reasons.items())
         table.add_row(

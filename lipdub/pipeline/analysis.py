@@ -69,8 +69,8 @@ def analyse(
     fps: float,
     *,
     face_mode: str | int | Path = "largest",
-    pads: tuple[int, int, int, int] = (0, 10, 0, 0),
-    scene_threshold: float = 27.0,
+    pads: tuple[int, int, int, int] = defaults.PADS,
+    scene_threshold: float = defaults.SCENE_THRESHOLD,
     total: int | None = None,
     progress: ProgressCallback = no_progress,
     timer: StageTimer | None = None,
@@ -97,26 +97,39 @@ def analyse(
             )
         choices = choose_per_shot(tracks, shots, face_mode, (width, height), loudness, reference)
         chosen = faces_of_choices(tracks, choices, len(shots))
-        smoothed = smooth_track(chosen, shots, fps=fps)
-        faces = [
-            None
-            if face is None
-            else Face(
-                box=wav2lip_box(face, pads, (width, height)),
-                landmarks=face.landmarks,
-                score=face.score,
-                regions=face.regions,
-            )
-            for face in smoothed
-        ]
+        faces = prepare_faces(chosen, shots, fps, pads, (width, height))
     return Analysis(shots, faces, width, height, tracks, choices)
+
+
+def prepare_faces(
+    chosen: list[Face | None],
+    shots: list[int],
+    fps: float,
+    pads: tuple[int, int, int, int],
+    size: tuple[int, int],
+) -> list[Face | None]:
+    """One face per frame (None: none) smoothed within shots and given its generator box
+    (``pads`` as ``(top, bottom, left, right)`` pixels, ``size`` the frame's width, height)."""
+    smoothed = smooth_track(chosen, shots, fps=fps)
+    return [
+        None
+        if face is None
+        else Face(
+            box=wav2lip_box(face, pads, size),
+            landmarks=face.landmarks,
+            score=face.score,
+            regions=face.regions,
+            detector_box=face.detector_box,
+        )
+        for face in smoothed
+    ]
 
 
 def detect(
     frames: Iterable[np.ndarray],
     tracker: FaceTracker,
     fps: float,
-    scene_threshold: float = 27.0,
+    scene_threshold: float = defaults.SCENE_THRESHOLD,
     total: int | None = None,
     progress: ProgressCallback = no_progress,
     timer: StageTimer | None = None,

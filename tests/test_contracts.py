@@ -96,7 +96,10 @@ def test_tracker_contract(name, tmp_path, monkeypatch) -> None:
     else:
         options = {}
     tracker = plugins.get_component("face_trackers", name)(options)
-    seen = check_tracker(tracker, _tracker_frames())
+    frames = _tracker_frames()
+    if name == "face-alignment":  # FAN on CPU is slow: the cut face and an empty frame
+        frames = frames[2:]
+    seen = check_tracker(tracker, frames)
     if name == "mediapipe":
         assert seen >= 3  # the face, again, and the cut one
 

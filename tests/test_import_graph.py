@@ -109,3 +109,14 @@ def test_hookspecs_reach_none_of_the_plugin_machinery() -> None:
     assert not reached & machinery
     assert "lipdub.eval.metric_plugins" not in reached
     assert "lipdub.weights.registry" not in reached
+
+
+def test_loading_every_plugin_imports_no_torch() -> None:
+    """Plugins register classes and values, not models: the CLI starts without torch."""
+    import subprocess
+    import sys
+
+    code = "import sys; from lipdub.plugins import load_plugins; load_plugins(); "
+    code += "print(sorted(m for m in ('torch', 'transformers', 'ray') if m in sys.modules))"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "[]"

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.signal import butter, sosfiltfilt
 
 from lipdub import defaults
 from lipdub.faces.regions import FaceRegions
@@ -66,6 +65,8 @@ def opening_of(regions: FaceRegions) -> float:
 
 def loudness_per_frame(wav: np.ndarray, fps: float, n_frames: int, rate: int = 16000) -> np.ndarray:
     """Speech-band RMS level in dB (relative to the loudest frame, floored) per video frame."""
+    from scipy.signal import butter, sosfiltfilt  # slow to import: only when measuring
+
     sos = butter(4, SPEECH_BAND_HZ, btype="bandpass", fs=rate, output="sos")
     band = sosfiltfilt(sos, np.asarray(wav, dtype=np.float64))
     edges = np.round(np.arange(n_frames + 1) * rate / fps).astype(int)

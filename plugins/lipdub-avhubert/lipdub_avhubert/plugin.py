@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 from lipdub.hookspecs import hookimpl
 from lipdub.training.expert_spec import TrainingExpert
@@ -62,8 +63,23 @@ def register_weights(register: Callable[[WeightSpec], None]) -> None:
         register(spec)
 
 
+class AVHubertExpert(TrainingExpert):
+    """``--expert avhubert``: AV-HuBERT from ``--avhubert CKPT`` (or the model cache).
+    Torch and the network load only in :meth:`load`, so registering it stays cheap."""
+
+    name = "avhubert"
+    description = "frozen AV-HuBERT: -log CS of audio and generated-lip features (Yaman et al.)"
+
+    def load(self, options: dict[str, Any]) -> Any:
+        from lipdub_avhubert.checkpoint import load_avhubert
+        from lipdub_avhubert.expert import avhubert_weights
+        from lipdub_avhubert.sync_loss import AVHubertSync
+
+        path = avhubert_weights(options.get("avhubert"), needed_by="--expert avhubert")
+        model, normalize = load_avhubert(path, str(options.get("device", "cpu")))
+        return AVHubertSync(model, normalize).eval()
+
+
 @hookimpl
 def register_training_experts(register: Callable[[TrainingExpert], None]) -> None:
-    from lipdub_avhubert.sync_loss import AVHubertExpert
-
     register(AVHubertExpert())

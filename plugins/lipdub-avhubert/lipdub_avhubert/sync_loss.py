@@ -12,12 +12,9 @@ audio is the window's 16 kHz audio as 104-d stacked log filterbanks (:mod:`.audi
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
 import torch
 import torch.nn.functional as F
-from lipdub.training.expert_spec import TrainingExpert
 from torch import nn
 
 from lipdub_avhubert.audio import audio_features
@@ -78,18 +75,3 @@ class AVHubertSync(nn.Module):
         with torch.no_grad():
             sound = self.model.extract(None, audio)
         return F.cosine_similarity(lips.float(), sound.float(), dim=-1)
-
-
-class AVHubertExpert(TrainingExpert):
-    """``--expert avhubert``: AV-HuBERT from ``--avhubert CKPT`` (or the model cache)."""
-
-    name = "avhubert"
-    description = "frozen AV-HuBERT: -log CS of audio and generated-lip features (Yaman et al.)"
-
-    def load(self, options: dict[str, Any]) -> nn.Module:
-        from lipdub_avhubert.checkpoint import load_avhubert
-        from lipdub_avhubert.expert import avhubert_weights
-
-        path = avhubert_weights(options.get("avhubert"), needed_by="--expert avhubert")
-        model, normalize = load_avhubert(path, str(options.get("device", "cpu")))
-        return AVHubertSync(model, normalize).eval()

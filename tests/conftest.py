@@ -137,6 +137,19 @@ def batch_clips(root: Path) -> tuple[Path, Path]:
     return videos, audio
 
 
+def check_batch_outputs(out: Path) -> dict[str, int]:
+    """The two good items of :func:`batch_clips` were dubbed (1.2 s, video and audio) and
+    nothing partial is left; returns each output's modification time."""
+    from lipdub.media.probe import probe
+
+    assert sorted(path.name for path in out.iterdir()) == ["a.mp4", "b.mp4"]  # no partials
+    for stem in "ab":
+        info = probe(out / f"{stem}.mp4")
+        assert info.has_video and info.has_audio
+        assert info.duration == pytest.approx(1.2, abs=0.08)
+    return {path.name: path.stat().st_mtime_ns for path in out.iterdir()}
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("media")

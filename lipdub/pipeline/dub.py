@@ -29,84 +29,26 @@ from lipdub.pipeline import drive_audio as drives
 from lipdub.pipeline.analysis import Analysis, analyse
 from lipdub.pipeline.components import (
     Components,
-    ComponentSettings,
     GeneratorChoice,
     build_components,
     choose_generator,
 )
+from lipdub.pipeline.compose import compose
 from lipdub.pipeline.face_choice import (
     check_choice,
     check_redrawn,
     reference_appearance,
     source_audio_for,
 )
-from lipdub.pipeline.fit import FitPolicy, FramePlan, plan_frames
+from lipdub.pipeline.fit import FramePlan, plan_frames
 from lipdub.pipeline.pads import check_padded_boxes, pads_note
 from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
+from lipdub.pipeline.request import DubRequest, DubSummary
 from lipdub.pipeline.source import ReadFrames, output_frames
 from lipdub.plugins import get_component
 from lipdub.types import GeneratorInput, Patch
 
 log = logging.getLogger(__name__)
-
-
-@dataclass
-class DubRequest:
-    """Everything the user asked for (the CLI's options)."""
-
-    video: Path
-    audio: Path
-    output: Path | None = None
-    generator: str = defaults.GENERATOR
-    checkpoint: Path | None = None
-    blender: str = defaults.BLENDER
-    tracker: str = defaults.TRACKER
-    face: str = defaults.FACE
-    pads: tuple[int, int, int, int] = defaults.PADS
-    fps: float | None = None
-    fit: FitPolicy = field(default_factory=FitPolicy)
-    device: str = "auto"
-    precision: str = "auto"
-    scene_threshold: float = defaults.SCENE_THRESHOLD
-    overwrite: bool = False
-    feature_cache: bool = True
-    #: Write the output even when no frame could be redrawn (else that is an error).
-    allow_no_face: bool = False
-    #: Component options per kind word: ``{"blender": {"feather": 0.1}}``.
-    options: ComponentSettings = field(default_factory=dict)
-    #: A separate stem that drives the chosen face (``--audio`` is still what is muxed).
-    drive_audio: Path | None = None
-    #: Track id -> the stem driving it (``--speakers``/``--audio-for``): several faces.
-    speakers: dict[int, Path] = field(default_factory=dict)
-
-
-@dataclass
-class DubSummary:
-    """What happened, for the final report."""
-
-    output: Path
-    generator: str
-    generator_note: str | None
-    frames: int
-    dubbed_frames: int
-    faces_found: int
-    no_face_frames: int
-    shots: int
-    width: int
-    height: int
-    fps: float
-    duration: float
-    seconds: dict[str, float]
-    #: Frames with a face that the generator could not redraw (left unchanged), and why.
-    skipped_frames: int = 0
-    skip_reasons: dict[str, int] = field(default_factory=dict)
-    #: ``--face`` and, per shot, the track chosen, its score and any note (``ShotChoice``).
-    face_mode: str = defaults.FACE
-    shot_choices: list[Any] = field(default_factory=list)
-
-    @property
-    def total_seconds(self) -> float:
-        return self.seconds.get("total", sum(self.seconds.values()))
 
 
 def default_output(video: Path) -> Path:
@@ -312,7 +254,7 @@ def _write(
     Each lane's face in a frame is one generator item, its patch blended with that face. A
     frame none of whose patches the generator redrew is written unchanged and counted as
     skipped, with the first patch's note as the reason."""
-    generator, blender = parts.generator, parts.blender
+    generator = parts.generator
     batch_size = max(1, getattr(generator.options, "batch_size", None) or generator.batch_size)
     counts = FrameCounts()
     pending: list[tuple[np.ndarray, list[GeneratorInput]]] = []
@@ -328,7 +270,7 @@ def _write(
             for item, patch in zip(group, done, strict=True):
                 if patch.redrawn:
                     with timer("blend"):
-                        frame = blender.blend(frame, patch, item.face)
+                        frame = compose(parts, frame, patch, item.face)
             if any(patch.redrawn for patch in done):
                 counts.dubbed += 1
             elif done:

@@ -191,3 +191,51 @@ def test_faces_command_lists_tracks_and_writes_a_sheet(clips, tmp_path, capsys) 
     image = cv2.imread(str(sheet))
     assert image is not None and image.shape[1] == 2 * 160
     assert main(["faces", str(clips["two"]), "--sheet", str(sheet)]) == 2  # exists
+
+
+def test_syncnet_confidence_rates_the_moving_faces_when_its_weights_are_local(
+    clips, tmp_path, monkeypatch
+) -> None:
+    from lipdub.eval.syncnet_v2 import SYNCNET_V2_FILENAME, save_syncnet_v2, seeded_syncnet_v2
+    from lipdub.pipeline import speaker_sync
+    from lipdub.weights.registry import models_dir
+
+    monkeypatch.setenv("LIPDUB_HOME", str(tmp_path / "home"))
+    save_syncnet_v2(seeded_syncnet_v2(), models_dir() / SYNCNET_V2_FILENAME)
+    monkeypatch.setattr(speaker_sync, "MIN_SYNC_CONFIDENCE", -np.inf)  # seeded: any score
+    rated: dict[int, float] = {}
+    score = speaker_sync.SyncNetTrackScorer.__call__
+
+    def spy(self, tracks, frames):
+        rated.update(score(self, tracks, frames))
+        return rated
+
+    monkeypatch.setattr(speaker_sync.SyncNetTrackScorer, "__call__", spy)
+    summary = run_dub(clips, "two", tmp_path)
+    (choice,) = summary.shot_choices
+    assert len(rated) == 1 and np.isfinite(rated[choice.track])  # the still face is not rated
+    assert choice.note == speaker_sync.SCORE_NAME and choice.score == rated[choice.track]
+    diff = np.abs(frames_of(summary.output) - frames_of(clips["two"])).mean(3)
+    kept, moved = halves(diff, "left")
+    assert np.percentile(moved, 99.9) > 30 and np.percentile(kept, 99.9) < 12
+
+
+@pytest.mark.parametrize(("score", "chosen"), [(0.9, "largest"), (1.1, "talker")])
+def test_a_learned_score_below_its_threshold_falls_back_to_the_largest(
+    clips, score, chosen
+) -> None:
+    from lipdub.faces.mediapipe_tracker import MediapipeTracker
+    from lipdub.faces.speaker import SpeakerScoring
+    from lipdub.media.audio import load_audio
+    from lipdub.pipeline.analysis import analyse
+
+    reader = VideoReader(clips["other"])  # the talker (left) is the smaller face
+    scoring = SpeakerScoring(lambda tracks, frames: {t.id: score for t in tracks}, 1.0, "test")
+    analysis = analyse(
+        reader.frames(), MediapipeTracker(), reader.fps, face_mode="speaker",
+        source_audio=load_audio(clips["other"], 16000), speaker_scoring=lambda audio: scoring,
+    )  # fmt: skip
+    (choice,) = analysis.choices
+    talker = next(t for t in analysis.tracks if t.id == choice.track)
+    assert (talker.mean_x < HALF) == (chosen == "talker")
+    assert (choice.note == "test") == (chosen == "talker")

@@ -9,7 +9,7 @@ speech-band loudness, best Pearson r over a small lag search). A shot where no t
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -27,6 +27,19 @@ MIN_SPEAKER_FRAMES = 10
 MIN_OPENING_SPREAD = 0.02
 #: Lag search of the agreement, in frames each way.
 MAX_LAG = 3
+
+#: Scores a shot's candidate tracks instead of the agreement: ``(tracks, frames) -> {id:
+#: score}``, with the threshold a speaker reaches and the score's name (e.g. SyncNet's).
+TrackScorer = Callable[[Sequence[FaceTrack], Sequence[int]], dict[int, float]]
+
+
+@dataclass(frozen=True)
+class SpeakerScoring:
+    """A learned speaker score (e.g. SyncNet confidence) used instead of the agreement r."""
+
+    score: TrackScorer
+    threshold: float
+    name: str
 
 
 @dataclass(frozen=True)
@@ -49,15 +62,21 @@ def opening_series(track: FaceTrack, frames: Sequence[int]) -> np.ndarray:
     return np.asarray(values, np.float64)
 
 
-def speaking_score(track: FaceTrack, frames: Sequence[int], loudness: np.ndarray) -> float:
-    """Agreement r of the track's mouth with ``loudness`` (per video frame) over ``frames``;
-    NaN when the track is too short or its mouth does not move."""
+def mouth_moves(track: FaceTrack, frames: Sequence[int]) -> bool:
+    """Whether the track has a face on enough of ``frames`` and its mouth opening varies."""
     opening = opening_series(track, frames)
     known = opening[np.isfinite(opening)]
     if known.size < MIN_SPEAKER_FRAMES:
+        return False
+    return bool(np.percentile(known, 95) - np.percentile(known, 5) >= MIN_OPENING_SPREAD)
+
+
+def speaking_score(track: FaceTrack, frames: Sequence[int], loudness: np.ndarray) -> float:
+    """Agreement r of the track's mouth with ``loudness`` (per video frame) over ``frames``;
+    NaN when the track is too short or its mouth does not move."""
+    if not mouth_moves(track, frames):
         return float("nan")
-    if np.percentile(known, 95) - np.percentile(known, 5) < MIN_OPENING_SPREAD:
-        return float("nan")
+    opening = opening_series(track, frames)
     levels = loudness[frames[0] : frames[-1] + 1]
     if len(levels) < len(frames):
         levels = np.concatenate([levels, np.full(len(frames) - len(levels), np.nan)])
@@ -71,12 +90,14 @@ def choose_per_shot(
     frame_size: tuple[int, int],
     loudness: np.ndarray | None = None,
     reference: np.ndarray | None = None,
+    scoring: SpeakerScoring | None = None,
 ) -> list[ShotChoice]:
     """One :class:`ShotChoice` per shot for ``mode`` (see :func:`parse_face_mode`).
 
     ``loudness`` (per video frame, from the source's audio) is needed for ``"speaker"``;
-    without it every shot falls back to the largest face. ``reference`` is the appearance
-    descriptor of the reference face for a :class:`Path` mode.
+    without it every shot falls back to the largest face; ``scoring``, when given, rates the
+    moving tracks instead of the agreement r. ``reference`` is the appearance descriptor of
+    the reference face for a :class:`Path` mode.
     """
     shot_frames: dict[int, list[int]] = {}
     for index, shot in enumerate(shot_ids):
@@ -84,7 +105,10 @@ def choose_per_shot(
     choices = []
     for shot, frames in shot_frames.items():
         in_shot = [t for t in tracks if t.shot == shot]
-        choice = _choose_in_shot(shot, in_shot, frames, mode, frame_size, loudness, reference)
+        if mode == "speaker":
+            choice = _speaker_in_shot(shot, in_shot, frames, frame_size, loudness, scoring)
+        else:
+            choice = _choose_in_shot(shot, in_shot, frames, mode, frame_size, reference)
         choices.append(choice)
     return choices
 
@@ -95,7 +119,6 @@ def _choose_in_shot(
     frames: list[int],
     mode: str | int | Path,
     frame_size: tuple[int, int],
-    loudness: np.ndarray | None,
     reference: np.ndarray | None,
 ) -> ShotChoice:
     if not tracks:
@@ -106,24 +129,42 @@ def _choose_in_shot(
         main = main_tracks(tracks)
         best = min(main, key=lambda t: appearance_distance(t.appearance, reference))
         return ShotChoice(shot, best.id, appearance_distance(best.appearance, reference))
-    if mode == "speaker":
-        main = main_tracks(tracks)
-        if len(main) == 1:
-            return ShotChoice(shot, main[0].id, None, "one face")
-        largest = choose_track(main, "largest", frame_size)
-        assert largest is not None
-        if loudness is None:
-            return ShotChoice(shot, largest.id, None, "the source has no audio: largest face")
-        scores = {t.id: speaking_score(t, frames, loudness) for t in main}
-        best_id = max(scores, key=lambda k: -np.inf if np.isnan(scores[k]) else scores[k])
-        best_score = scores[best_id]
-        if not np.isfinite(best_score) or best_score < MIN_SPEAKER_R:
-            return ShotChoice(
-                shot, largest.id, None, "no face moves with the source audio: largest face"
-            )
-        return ShotChoice(shot, best_id, float(best_score))
     chosen = choose_track(tracks, mode, frame_size)
     return ShotChoice(shot, None if chosen is None else chosen.id)
+
+
+def _speaker_in_shot(
+    shot: int,
+    tracks: list[FaceTrack],
+    frames: list[int],
+    frame_size: tuple[int, int],
+    loudness: np.ndarray | None,
+    scoring: SpeakerScoring | None,
+) -> ShotChoice:
+    """The track that speaks in the shot, else the largest with a note saying why."""
+    main = main_tracks(tracks)
+    if not main:
+        return ShotChoice(shot, None)
+    if len(main) == 1:
+        return ShotChoice(shot, main[0].id, None, "one face")
+    largest = choose_track(main, "largest", frame_size)
+    assert largest is not None
+    if loudness is None:
+        return ShotChoice(shot, largest.id, None, "the source has no audio: largest face")
+    threshold, name = MIN_SPEAKER_R, None
+    if scoring is None:
+        scores = {t.id: speaking_score(t, frames, loudness) for t in main}
+    else:
+        moving = [t for t in main if mouth_moves(t, frames)]
+        scores = scoring.score(moving, frames) if moving else {}
+        threshold, name = scoring.threshold, scoring.name
+    finite = {k: v for k, v in scores.items() if np.isfinite(v)}
+    if not finite or max(finite.values()) < threshold:
+        return ShotChoice(
+            shot, largest.id, None, "no face moves with the source audio: largest face"
+        )
+    best_id = max(finite, key=finite.__getitem__)
+    return ShotChoice(shot, best_id, float(finite[best_id]), name)
 
 
 def faces_of_choices(

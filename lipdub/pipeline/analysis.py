@@ -15,7 +15,7 @@ from lipdub.components import FaceTracker
 from lipdub.eval.agreement import loudness_per_frame
 from lipdub.faces.boxes import wav2lip_box
 from lipdub.faces.smoothing import smooth_track
-from lipdub.faces.speaker import ShotChoice, choose_per_shot, faces_of_choices
+from lipdub.faces.speaker import ShotChoice, SpeakerScoring, choose_per_shot, faces_of_choices
 from lipdub.faces.tracks import FaceTrack, appearance_of, build_tracks, several_faces
 from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
 from lipdub.scenes import ShotDetector
@@ -76,11 +76,13 @@ def analyse(
     timer: StageTimer | None = None,
     source_audio: np.ndarray | Callable[[], np.ndarray | None] | None = None,
     reference: np.ndarray | None = None,
+    speaker_scoring: Callable[[np.ndarray], SpeakerScoring] | None = None,
 ) -> Analysis:
     """Detect shots and faces in ``frames``, link them into tracks and choose one per shot
     (``face_mode``; ``source_audio`` at the analysis rate for ``speaker``, or a function
     called for it only when a shot has several faces; the ``reference``
-    appearance for an image); the chosen faces are smoothed within shots and given their
+    appearance for an image; ``speaker_scoring`` makes the learned speaker score, e.g.
+    SyncNet's, from that audio); the chosen faces are smoothed within shots and given their
     generator box (``pads`` as ``(top, bottom, left, right)`` pixels)."""
     timer = timer or StageTimer()
     found = detect(frames, tracker, fps, scene_threshold, total, progress, timer)
@@ -95,7 +97,12 @@ def analyse(
             loudness = loudness_per_frame(
                 source_audio, fps, len(shots), defaults.ANALYSIS_SAMPLE_RATE
             )
-        choices = choose_per_shot(tracks, shots, face_mode, (width, height), loudness, reference)
+        scoring = None
+        if speaker_scoring is not None and loudness is not None:
+            scoring = speaker_scoring(source_audio)
+        choices = choose_per_shot(
+            tracks, shots, face_mode, (width, height), loudness, reference, scoring
+        )
         chosen = faces_of_choices(tracks, choices, len(shots))
         faces = prepare_faces(chosen, shots, fps, pads, (width, height))
     return Analysis(shots, faces, width, height, tracks, choices)

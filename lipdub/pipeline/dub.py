@@ -45,6 +45,7 @@ from lipdub.pipeline.pads import check_padded_boxes, pads_note
 from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
 from lipdub.pipeline.request import DubRequest, DubSummary
 from lipdub.pipeline.source import ReadFrames, output_frames
+from lipdub.pipeline.speaker_sync import syncnet_scoring_for
 from lipdub.plugins import get_component
 from lipdub.types import GeneratorInput, Patch
 
@@ -157,6 +158,7 @@ def _run(
         timer=timer,
         source_audio=source_audio_for(info),
         reference=reference_appearance(face_mode, parts.tracker),
+        speaker_scoring=syncnet_scoring_for(info, fps, request.device),
     )
     if analysis.n_frames == 0:
         raise InputError(f"{request.video}: no video frames could be decoded")

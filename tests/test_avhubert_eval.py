@@ -69,6 +69,9 @@ def test_eval_cli_reports_and_plots_the_three_metrics(work, tmp_path, capsys) ->
     assert row["avsv"] == pytest.approx(1.0, abs=1e-5)
     assert row["avsm"] == pytest.approx(1.0, abs=1e-5)
     assert -1.0 <= row["avsu"] <= 1.0
+    curves = row["curves"]  # per-frame similarity at 25 fps, as plotted
+    assert sorted(curves) == ["avsm", "avsu", "avsv"] and len(curves["avsu"]) == 30
+    assert np.mean(curves["avsu"]) == pytest.approx(row["avsu"], abs=1e-6)
     assert (tmp_path / "r_plots" / "r_curves.png").read_bytes()[:4] == b"\x89PNG"
 
 

@@ -135,7 +135,7 @@ def test_bad_options(capsys, talking_head, speech_wav, tmp_path, args, fragment)
 
 
 def test_ctrl_c_exits_130_with_a_message(capsys, monkeypatch, talking_head, speech_wav, tmp_path):
-    import lipdub.pipeline.dub as pipeline
+    import lipdub.pipeline.run as pipeline
 
     real_output_frames = pipeline.output_frames
 

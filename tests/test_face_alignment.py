@@ -3,6 +3,7 @@ download), the 68-point path, the exact S3FD-plus-pads Wav2Lip box, and weight e
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -25,7 +26,13 @@ from lipdub.testing import (  # noqa: E402
     lipdub_plugins,  # noqa: F401 - fixture
 )
 from lipdub.types import Face  # noqa: E402
-from tests.conftest import astronaut_face, make_talking_head, speech_like, write_wav  # noqa: E402
+from tests.conftest import (  # noqa: E402
+    astronaut_face,
+    make_talking_head,
+    run_ffmpeg,
+    speech_like,
+    write_wav,
+)
 
 #: Where the stand-in detector puts the face in the 256 x 256 astronaut crop.
 STAND_IN_BOX = (60.0, 40.0, 196.0, 200.0)
@@ -86,6 +93,19 @@ def test_s3fd_registered_for_pull_with_the_published_digest(
     assert spec.sha256.startswith("619a31681264d3f7")
 
 
+def test_fan_registered_for_pull_with_its_digest_prefix(
+    isolated_plugins,  # noqa: F811
+    lipdub_plugins,  # noqa: F811
+) -> None:
+    from lipdub.weights.registry import get_spec
+
+    lipdub_plugins.register(fa_plugin, name="face-alignment-test")
+    spec = get_spec("fan-2d")
+    assert spec.filename == FAN_FILES["2d"] and spec.sha256 == "11f355bf06"
+    assert spec.urls == ("https://www.adrianbulat.com/downloads/python-fan/" + spec.filename,)
+    assert get_spec("fan-2.5d").sha256 == "7835d9f11d"
+
+
 def test_missing_weights_is_one_line_naming_the_pull_command(tmp_path, monkeypatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
     with pytest.raises(WeightsMissingError) as caught:
@@ -96,7 +116,7 @@ def test_missing_weights_is_one_line_naming_the_pull_command(tmp_path, monkeypat
 
 def test_missing_fan_names_its_file(weights_home: Path) -> None:
     (weights_home / FAN_FILES["2d"]).unlink()
-    with pytest.raises(WeightsMissingError, match="2DFAN4-11f355bf06"):
+    with pytest.raises(WeightsMissingError, match="2DFAN4-11f355bf06.*models pull fan-2d"):
         FaceAlignmentTracker(device="cpu").load()
 
 
@@ -194,3 +214,42 @@ def test_dub_with_the_face_alignment_tracker(
     assert main(args) == 0
     assert out.is_file() and out.stat().st_size > 0
     assert stand_in_detector  # the plugin's tracker ran
+    calls = len(stand_in_detector)
+    report = tmp_path / "eval.json"
+    args = [str(out), "-m", "agreement", "--tracker", "face-alignment", "-o", str(report), "-q"]
+    assert main(["eval", *args, "--no-plots"]) == 0
+    assert json.loads(report.read_text())["videos"][0]["face_frames"] == 10
+    assert len(stand_in_detector) > calls
+
+
+@pytest.mark.slow
+def test_preprocess_with_the_face_alignment_tracker(
+    weights_home: Path,
+    stand_in_detector: list[int],
+    isolated_plugins,  # noqa: F811
+    lipdub_plugins,  # noqa: F811
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from lipdub.cli.app import main
+
+    lipdub_plugins.register(fa_plugin, name="face-alignment-test")
+    landmarks, seen = FaceAlignmentTracker._landmarks, []
+
+    def once(self, frame, boxes):  # FAN runs once on CPU; later frames reuse its points
+        seen.append(1)
+        if len(seen) == 1:
+            once.points = landmarks(self, frame, boxes)
+        return once.points
+
+    monkeypatch.setattr(FaceAlignmentTracker, "_landmarks", once)
+    head = make_talking_head(tmp_path / "head.mp4", seconds=1.2)
+    audio = write_wav(tmp_path / "speech.wav", speech_like(1.2))
+    (tmp_path / "videos").mkdir()
+    run_ffmpeg("-i", str(head), "-i", str(audio), "-c:v", "copy", "-c:a", "aac",
+               str(tmp_path / "videos" / "talk.mp4"))  # fmt: skip
+    data = tmp_path / "data"
+    args = ["train", "preprocess", str(tmp_path / "videos"), "-o", str(data), "-q"]
+    assert main([*args, "--tracker", "face-alignment"]) == 0
+    (clip,) = json.loads((data / "manifest.json").read_text())["clips"]
+    assert clip["faces"] == clip["frames"] == 30 and len(seen) >= 30

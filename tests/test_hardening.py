@@ -301,9 +301,9 @@ def _wait_for(predicate, process: subprocess.Popen[bytes], seconds: float = 120.
 
 @pytest.fixture(scope="module")
 def long_job(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A 2 s face clip and 60 s of audio: the dub writes 1500 frames."""
+    """A 1 s face clip and 60 s of audio: the dub writes 1500 frames."""
     folder = tmp_path_factory.mktemp("long")
-    video = make_talking_head(folder / "v.mp4", seconds=2.0, size=160)
+    video = make_talking_head(folder / "v.mp4", seconds=1.0, size=128)
     audio = write_wav(folder / "a.wav", speech_like(60.0))
     return video, audio
 

@@ -87,6 +87,11 @@ def _check_component(kind: str, cls: type) -> None:
         item = GeneratorInput(frame, face, np.zeros((16, 80), np.float32), 0, 0)
         (patch,) = cls().generate([item])
         assert isinstance(patch, Patch) and patch.image.shape[:2] == (60, 60)
+    elif kind == "enhancers":
+        restored = cls().enhance(frame, face)
+        assert restored.image.shape[:2] == restored.weights.shape == (60, 60)
+    elif kind == "maskers":
+        assert cls().mask(frame, face, (30, 30, 90, 90)).shape == (60, 60)
     else:
         patch = Patch(np.zeros((60, 60, 3), np.uint8), (30, 30, 90, 90))
         assert cls().blend(frame.copy(), patch, face).shape == frame.shape

@@ -215,3 +215,35 @@ def test_pull_from_a_plain_url_without_digest(tmp_path, fresh_plugins, monkeypat
         assert not any(p.name.startswith(".pull-") for p in path.parent.iterdir())
     finally:
         server.shutdown()
+
+
+def test_pull_checks_a_published_digest_prefix(tmp_path, fresh_plugins, monkeypatch) -> None:
+    # torch hub names carry the first digits of the SHA-256 (FAN's 2DFAN4-11f355bf06.pth.tar)
+    monkeypatch.setenv("LIPDUB_HOME", str(tmp_path / "home"))
+    prefix = hashlib.sha256(PAYLOAD).hexdigest()[:10]
+    mirrors = {name: tmp_path / name / f"net-{prefix}.pth" for name in ("bad", "good")}
+    for name, path in mirrors.items():
+        path.parent.mkdir()
+        path.write_bytes(PAYLOAD if name == "good" else PAYLOAD[::-1])
+    spec = dataclasses.replace(
+        URL_SPEC, name="prefix-test", filename=f"net-{prefix}.pth", sha256=prefix, size=0,
+        urls=(mirrors["bad"].as_uri(), mirrors["good"].as_uri()),
+    )  # fmt: skip
+
+    class _PrefixWeights:
+        @hookimpl
+        def register_weights(self, register):
+            register(spec)
+
+    plugins.register_plugin(_PrefixWeights(), name="prefix-weights")
+    assert pull("prefix-test").read_bytes() == PAYLOAD  # the reversed copy was refused
+    spec_bad = dataclasses.replace(spec, name="prefix-bad", urls=(mirrors["bad"].as_uri(),))
+
+    class _BadWeights:
+        @hookimpl
+        def register_weights(self, register):
+            register(spec_bad)
+
+    plugins.register_plugin(_BadWeights(), name="prefix-bad")
+    with pytest.raises(DownloadError, match=f"wrong digest.*expected {prefix}"):
+        pull("prefix-bad", force=True)  # same file name as the one now cached

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import tempfile
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -43,10 +45,17 @@ def save_npy_atomic(path: Path, array: np.ndarray) -> None:
 
 
 class FeatureCache:
-    """Features stored as ``ROOT/<k[:2]>/<key>.npy``; ``key`` from :meth:`key`."""
+    """Features stored as ``ROOT/<k[:2]>/<key>.npy``; ``key`` from :meth:`key`.
 
-    def __init__(self, root: Path | str | None = None) -> None:
+    With ``best_effort`` (a dub), a cache that cannot be written gives one warning and the
+    run carries on without it; otherwise :meth:`put` raises OutputError.
+    """
+
+    def __init__(self, root: Path | str | None = None, best_effort: bool = False) -> None:
         self.root = Path(root).expanduser() if root is not None else default_cache_dir()
+        self.best_effort = best_effort
+        #: Set once a best-effort cache failed to write (later writes are not tried).
+        self.disabled = False
 
     @staticmethod
     def key(wav: np.ndarray, extractor_identity: str, sample_rate: int = 16000) -> str:
@@ -62,20 +71,35 @@ class FeatureCache:
     def get(self, key: str) -> np.ndarray | None:
         """The cached features, or ``None`` (a damaged entry is removed and counts as a miss)."""
         path = self.path(key)
-        if not path.is_file():
+        try:
+            if not path.is_file():
+                return None
+        except OSError:  # an unreadable cache folder: a miss
             return None
         try:
             return np.load(path, allow_pickle=False)
         except (OSError, ValueError, EOFError):
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(OSError):
+                path.unlink(missing_ok=True)
             return None
 
-    def put(self, key: str, features: np.ndarray) -> Path:
-        """Store ``features`` under ``key`` atomically; returns the file."""
+    def put(self, key: str, features: np.ndarray) -> Path | None:
+        """Store ``features`` under ``key`` atomically; the file (None: best effort failed)."""
         path = self.path(key)
+        if self.disabled:
+            return None
         try:
             save_npy_atomic(path, np.ascontiguousarray(features))
         except OSError as exc:
+            if self.best_effort:
+                self.disabled = True
+                warnings.warn(
+                    f"cannot write the feature cache in {str(self.root)!r} "
+                    f"({exc.strerror or exc}); carrying on without it (--no-cache skips it)",
+                    UserWarning,
+                    stacklevel=2,
+                )
+                return None
             raise OutputError(
                 f"cannot write the feature cache in {str(self.root)!r} ({exc.strerror or exc}); "
                 "pass --cache-dir or --no-cache"

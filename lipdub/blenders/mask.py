@@ -76,6 +76,11 @@ class MaskBlender(Blender):
             description="How far the mask reaches past the jaw line (share of the face "
             "width), so a jaw that drops when the mouth opens stays covered.",
         )
+        occluders: bool = Field(
+            False,
+            description="Keep strong non-skin objects crossing the lower face (a handset, a "
+            "microphone, fingers) out of the mask (weight-free; may cut a beard).",
+        )
 
     options: Options
 
@@ -117,11 +122,14 @@ class MaskBlender(Blender):
         skin = masks.lower_face_skin(face.regions, (y2 - y1, x2 - x1), offset_xy=(x1, y1))
         return skin & (weights > 0.02)
 
-    def blend(self, frame: np.ndarray, patch: Patch, face: Face) -> np.ndarray:
+    def blend(
+        self, frame: np.ndarray, patch: Patch, face: Face, limit: np.ndarray | None = None
+    ) -> np.ndarray:
         """``frame`` with the lower face of ``patch`` blended in.
 
         Modifies ``frame`` in place (a read-only frame is copied first) and returns it; only
-        pixels strictly inside ``patch.box`` can change.
+        pixels strictly inside ``patch.box`` can change. ``limit`` (float32 ``[0, 1]`` over
+        the patch box clipped to the frame, from the maskers) caps the mask element-wise.
         """
         clipped = clip_patch(frame.shape[:2], patch)
         if clipped is None:
@@ -131,6 +139,11 @@ class MaskBlender(Blender):
             frame = frame.copy()
         x1, y1, x2, y2 = box
         weights = self.mask(face, box)
+        if self.options.occluders and face.regions is not None and face.regions.is_finite():
+            source = frame[y1:y2, x1:x2]
+            weights = np.minimum(weights, masks.occluder_mask(source, face.regions, (x1, y1)))
+        if limit is not None:
+            weights = np.minimum(weights, limit)
         rows = np.flatnonzero(weights.any(axis=1))
         cols = np.flatnonzero(weights.any(axis=0))
         if rows.size == 0:

@@ -184,3 +184,132 @@ def lower_face_skin(
     outward /= np.maximum(np.linalg.norm(outward, axis=1, keepdims=True), 1e-6)
     lips = _fill(lip_points + lip_margin_px * outward - shift, shape_hw)
     return oval & ~lips & (below_nose_ramp(regions, shape_hw, offset_xy) > 0)
+
+
+def face_mask(
+    regions: FaceRegions,
+    shape_hw: tuple[int, int],
+    offset_xy: tuple[float, float] = (0, 0),
+    feather_px: float | None = None,
+) -> np.ndarray:
+    """Soft mask of the whole face oval, its edge feathered over ``feather_px`` pixels
+    (default 8% of the face width) inside the oval."""
+    if feather_px is None:
+        feather_px = 0.08 * face_width(regions)
+    feather_px = max(float(feather_px), 1.0)
+    height, width = shape_hw
+    pad = int(math.ceil(feather_px)) + 2
+    oval = regions.oval - np.array(offset_xy, np.float32) + pad
+    inside = _fill(oval, (height + 2 * pad, width + 2 * pad))
+    distance = signed_distance(inside)[pad : pad + height, pad : pad + width]
+    return smoothstep(distance / feather_px)
+
+
+def mouth_mask(
+    regions: FaceRegions,
+    shape_hw: tuple[int, int],
+    offset_xy: tuple[float, float] = (0, 0),
+    margin_px: float | None = None,
+) -> np.ndarray:
+    """Soft mask of the mouth: the outer lip loop grown by ``margin_px`` (default 10% of the
+    face width), fading to 0 over that margin."""
+    if margin_px is None:
+        margin_px = 0.1 * face_width(regions)
+    margin_px = max(float(margin_px), 1.0)
+    inside = _fill(regions.lips_outer - np.array(offset_xy, np.float32), shape_hw)
+    return smoothstep(signed_distance(inside) / margin_px + 1.0)
+
+
+def _depth(regions: FaceRegions, shape_hw: tuple[int, int], offset_xy) -> np.ndarray:
+    """Each pixel's position along the face's forehead-to-chin axis (pixels from the nose
+    base; negative above it)."""
+    height, width = shape_hw
+    down = _down_axis(regions).astype(np.float32)
+    origin = regions.nose_base.astype(np.float32)
+    xs = np.arange(width, dtype=np.float32) + (offset_xy[0] - origin[0])
+    ys = np.arange(height, dtype=np.float32) + (offset_xy[1] - origin[1])
+    return ys[:, None] * down[1] + xs[None, :] * down[0]
+
+
+def colour_distance(lab: np.ndarray, sample: np.ndarray) -> np.ndarray:
+    """How far each pixel of the Lab image is from the pixels under ``sample`` (bool), in
+    robust spreads (median and MAD per channel, floored so flat areas are not too strict)."""
+    pixels = lab[sample]
+    if len(pixels) < 8:
+        return np.zeros(lab.shape[:2], np.float32)
+    median = np.median(pixels, axis=0)
+    spread = 1.4826 * np.median(np.abs(pixels - median), axis=0)
+    spread = np.maximum(spread, np.array([4.0, 2.5, 2.5], np.float32))
+    return np.sqrt((((lab - median) / spread) ** 2).sum(axis=2)).astype(np.float32)
+
+
+def skin_distance(image: np.ndarray, regions: FaceRegions, offset_xy=(0, 0)) -> np.ndarray:
+    """How far each pixel of ``image`` (RGB uint8) is from the face's own skin colour
+    (sampled on the cheeks between the eyes and the nose base: the part of the face a hand
+    or a microphone in front of the mouth rarely covers), in robust spreads."""
+    shape = image.shape[:2]
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    return colour_distance(lab, _cheeks(regions, shape, offset_xy))
+
+
+def _cheeks(regions: FaceRegions, shape: tuple[int, int], offset_xy) -> np.ndarray:
+    depth = _depth(regions, shape, offset_xy)
+    eye_depth = float(np.min(_depth_of(regions, regions.eyes)))
+    oval = _fill(regions.oval - np.array(offset_xy, np.float32), shape)
+    sample = oval & (depth > 0.6 * eye_depth) & (depth < 0.0)
+    return sample if int(sample.sum()) >= 32 else oval
+
+
+def _depth_of(regions: FaceRegions, points: np.ndarray) -> np.ndarray:
+    down = _down_axis(regions)
+    return (np.asarray(points) - regions.nose_base) @ down
+
+
+def occluder_mask(
+    image: np.ndarray,
+    regions: FaceRegions,
+    offset_xy: tuple[float, float] = (0, 0),
+    threshold: float = 8.0,
+    min_share: float = 0.03,
+) -> np.ndarray:
+    """Weight-free occlusion mask over ``image`` (a frame crop at ``offset_xy``): 0 on strong
+    non-skin objects that cross the lower face from outside it (a dark handset, a
+    microphone, fingers), 1 elsewhere, with a 2 px soft edge.
+
+    An object is a connected region of pixels more than ``threshold`` robust spreads from
+    the skin colour (and, on the lips, from the lips' colour) that reaches the face's edge
+    (or the crop's border) and covers at least ``min_share`` of the lower face inside the
+    face oval; only its part on or near the face is kept out. The lips and an open mouth,
+    enclosed by skin, are never objects unless an object touches them. A beard that reaches
+    the jaw line looks like an object to this rule: use the ``occlusion`` or ``parsing``
+    masker for bearded faces.
+    """
+    shape = image.shape[:2]
+    shift = np.array(offset_xy, np.float32)
+    lab = cv2.cvtColor(image.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
+    not_skin = colour_distance(lab, _cheeks(regions, shape, offset_xy)) > threshold
+    lips = _fill(regions.lips_outer - shift, shape)
+    lip_ring = lips & ~_fill(regions.lips_inner - shift, shape)
+    like_lips = colour_distance(lab, lip_ring) <= threshold
+    strong = not_skin & ~(lips & like_lips)
+    count, labels = cv2.connectedComponents(strong.astype(np.uint8), connectivity=8)
+    if count <= 1:
+        return np.ones(shape, np.float32)
+    oval = _fill(regions.oval - shift, shape)
+    lower = oval & (below_nose_ramp(regions, shape, offset_xy) > 0.05)
+    outside = ~oval
+    outside[[0, -1], :] = True
+    outside[:, [0, -1]] = True
+    touches = np.zeros(count, bool)
+    touches[np.unique(labels[outside & strong])] = True
+    in_lower = np.bincount(labels[lower & strong], minlength=count)
+    objects = touches & (in_lower >= max(min_share * float(lower.sum()), 4.0))
+    objects[0] = False
+    # Kept out wherever a blender's (grown, feathered) lower-face mask can reach.
+    reach = signed_distance(oval) > -0.1 * face_width(regions)
+    occluded = objects[labels] & reach
+    if not occluded.any():
+        return np.ones(shape, np.float32)
+    grown = cv2.dilate(occluded.astype(np.uint8), np.ones((3, 3), np.uint8))
+    soft = cv2.GaussianBlur(grown.astype(np.float32), (5, 5), 1.0)
+    return (1.0 - np.maximum(soft, occluded)).astype(np.float32)

@@ -13,12 +13,15 @@ from rich.markup import escape
 from typer.core import TyperGroup
 
 from lipdub import __version__, signals
-from lipdub.cli.argv import expand_pads
+from lipdub.cli.argv import expand_pads, usage_error_line
+from lipdub.cli.config import load_default_map
 from lipdub.cli.render import err_console
 from lipdub.errors import LipdubError
 from lipdub.faces.native_log import native_stderr_hidden
 
 DEFAULT_COMMAND = "dub"
+#: Options of ``lipdub`` itself (everything else before a command goes to ``dub``).
+ROOT_OPTIONS = ("--help", "-h", "--version", "--install-completion", "--show-completion")
 INTERRUPTED = 130
 INTERRUPTED_MESSAGE = "[bold red]interrupted[/]: nothing partial was left behind"
 
@@ -38,7 +41,7 @@ class DefaultCommandGroup(TyperGroup):
     """Runs ``dub`` when the first argument is not a sub-command (``lipdub v.mp4 --audio a``)."""
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:
-        if args and args[0] not in self.commands and args[0] not in ("--help", "-h", "--version"):
+        if args and args[0] not in self.commands and args[0] not in ROOT_OPTIONS:
             args = [DEFAULT_COMMAND, *args]
         return super().parse_args(ctx, args)
 
@@ -49,7 +52,7 @@ app = typer.Typer(
     "Usage: lipdub VIDEO --audio AUDIO [-o OUT] [options]  (the `dub` command), "
     "or one of the commands below.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     context_settings={"help_option_names": ["-h", "--help"]},
 )
@@ -105,6 +108,7 @@ def _add_core_commands() -> None:
         models_cmd,
         plugins_cmd,
         train_cmd,
+        verify_cmd,
     )
 
     dub_cmd.register(app)
@@ -114,6 +118,7 @@ def _add_core_commands() -> None:
     models_cmd.register(app)
     eval_cmd.register(app)
     train_cmd.register(app)
+    verify_cmd.register(app)
     try:
         from lipdub.cli import features_cmd
     except ImportError:  # pragma: no cover - optional module
@@ -125,6 +130,10 @@ def _add_core_commands() -> None:
 def _show_warning(message: Any, category: Any, filename: str, lineno: int, *_: Any) -> None:
     from rich.markup import escape
 
+    if issubclass(category, (DeprecationWarning, PendingDeprecationWarning)):
+        # Libraries' notes to their developers: not for the user's terminal.
+        logging.getLogger("lipdub").debug("%s:%s: %s", filename, lineno, message)
+        return
     text = escape(" ".join(str(message).split()))
     err_console.print(f"[yellow]warning:[/] {text}", highlight=False, soft_wrap=True)
 
@@ -151,8 +160,9 @@ def _main(args: list[str], debug: bool) -> int:
         load_plugins()
         register_commands()
         args = expand_pads(args)
+        config = load_default_map(typer.main.get_command(app))  # config.toml defaults
         with signals.stop_signals_interrupt():  # SIGTERM / SIGHUP act like Ctrl-C
-            result = app(args=args, prog_name="lipdub", standalone_mode=False)
+            result = app(args=args, prog_name="lipdub", standalone_mode=False, default_map=config)
         if isinstance(result, int) and not isinstance(result, bool) and result != 0:
             if result == INTERRUPTED:  # typer turns Ctrl-C into this exit code
                 return _interrupted()
@@ -168,14 +178,22 @@ def _main(args: list[str], debug: bool) -> int:
         return _interrupted()
     except typer.Exit as exc:
         return exc.exit_code
+    except SystemExit as exc:  # e.g. --show-completion, which exits by itself
+        return exc.code if isinstance(exc.code, int) else 0 if exc.code is None else 1
     except typer.Abort:
         err_console.print("[bold red]aborted[/]")
         return 1
     except Exception as exc:  # noqa: BLE001 - the CLI must not show raw tracebacks
         if debug:
             raise
-        from typer._click.exceptions import ClickException
+        from typer._click.exceptions import ClickException, UsageError
 
+        if isinstance(exc, UsageError):
+            line = usage_error_line(exc, args)
+            err_console.print(
+                f"[bold red]error:[/] {escape(line)}", highlight=False, soft_wrap=True
+            )
+            return exc.exit_code
         if isinstance(exc, ClickException):
             exc.show()
             return exc.exit_code

@@ -21,10 +21,16 @@ from lipdub.batch.executors import EXECUTORS, RaySettings, require_ray
 from lipdub.batch.pairing import BatchItem, Pairing, pair_folder, read_manifest
 from lipdub.batch.report import BatchReport, ItemResult, write_report
 from lipdub.batch.runner import BatchObserver, run_batch
-from lipdub.cli.dub_cmd import apply_log_level, request_from_options, with_dub_options
+from lipdub.cli.dub_cmd import (
+    apply_log_level,
+    fallback_note,
+    request_from_options,
+    with_dub_options,
+)
 from lipdub.cli.render import STAGE_LABELS, err_console
 from lipdub.errors import InputError, OutputError
 from lipdub.pipeline.dub import DubRequest
+from lipdub.provenance.marking import NO_MARK_WARNING
 
 BATCH_STAGE_LABELS = {**STAGE_LABELS, "load": "Loading models"}
 STATUS_STYLES = {
@@ -254,8 +260,13 @@ def batch_command(
         raise InputError("--address, --gpus-per-job and --cpus-per-job need --executor ray")
     pairing = _pairing(video_dir, audio_dir, audio, manifest, out_dir)
     _prepare_output_folders(pairing, out_dir, report)
-    request_from_options(Path("video"), Path("audio"), None, options)  # bad options: fail now
+    checked = request_from_options(Path("video"), Path("audio"), None, options)  # fail now
+    if not checked.mark:  # --no-mark: every output of the batch is unmarked
+        err_console.print(f"[yellow]warning:[/] {NO_MARK_WARNING}", highlight=False, soft_wrap=True)
     quiet = options["quiet"]
+    always = fallback_note(checked)  # scripts must learn that they got the weight-free one
+    if quiet and always:
+        err_console.print(always, highlight=False, soft_wrap=True)
 
     def make_request(item: BatchItem) -> DubRequest:
         assert item.video is not None and item.audio is not None

@@ -59,3 +59,37 @@ def check_dub_values(values: Mapping[str, Any]) -> None:
     check_scene_threshold(values["scene_threshold"])
     precision = "fp32" if values.get("fp32") else values.get("precision") or "auto"
     check_device_and_precision(values.get("device"), precision)
+
+
+def check_before_progress(request: Any) -> None:
+    """The checks :func:`~lipdub.pipeline.dub.dub` starts with (inputs readable, output
+    writable in a container lipdub writes), run before a progress display so that an error
+    is the only line printed."""
+    from lipdub.media.containers import container_for
+    from lipdub.media.writer import check_output_path
+    from lipdub.pipeline.dub import check_inputs, default_output
+
+    check_inputs(request)
+    output = request.output or default_output(request.video)
+    check_output_path(output, [request.video, request.audio], request.overwrite)
+    container_for(output)
+
+
+def apply_box(values: dict[str, Any], shorthands: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """``values`` with ``--box TOP BOTTOM LEFT RIGHT`` turned into the ``fixed-box`` tracker
+    (its option added to ``shorthands``); InputError for a box of another size or another
+    ``--tracker`` given with it."""
+    from lipdub import defaults
+    from lipdub.cli.argv import BOX_HELP
+
+    box = values.get("box")
+    if not box:
+        return values
+    if len(box) != 4:
+        raise InputError(f"{BOX_HELP}; got {len(box)}")
+    if values.get("tracker") not in (defaults.TRACKER, "fixed-box"):
+        raise InputError(
+            f"--box fixes the face box: it does not combine with --tracker {values['tracker']}"
+        )
+    shorthands.setdefault("tracker", {})["box"] = tuple(int(v) for v in box)
+    return {**values, "tracker": "fixed-box"}

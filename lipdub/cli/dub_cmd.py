@@ -17,9 +17,10 @@ from typing import Any
 import typer
 
 from lipdub import defaults
-from lipdub.cli.checks import check_dub_values
-from lipdub.cli.render import RichProgress, err_console, summary_table
+from lipdub.cli.checks import apply_box, check_before_progress, check_dub_values
+from lipdub.cli.render import RichProgress, err_console, summary_json, summary_table
 from lipdub.errors import InputError
+from lipdub.media.encoder import EncoderSettings, check_settings
 from lipdub.pipeline.components import (
     WEIGHT_FREE,
     GeneratorChoice,
@@ -28,10 +29,14 @@ from lipdub.pipeline.components import (
     parse_option_flags,
     resolve_classes,
 )
-from lipdub.pipeline.drive_audio import speaker_map
+from lipdub.pipeline.drive_audio import check_offset, speaker_map
 from lipdub.pipeline.dub import DubRequest, dub
+from lipdub.pipeline.finishing import choose_finishing
 from lipdub.pipeline.fit import FitPolicy
+from lipdub.pipeline.preview import preview as preview_dub
 from lipdub.pipeline.progress import no_progress
+from lipdub.provenance.keys import signing_key
+from lipdub.provenance.marking import NO_MARK_WARNING, summary_line
 
 PRECISIONS = ("auto", "fp32", "bf16", "fp16")
 
@@ -63,12 +68,35 @@ def dub_options(
         defaults.BLENDER, "--blender", help="mask (feathered face mask), box, or a plugin's."
     ),
     tracker: str = typer.Option(defaults.TRACKER, "--tracker", help="Face tracker."),
+    enhancer: str | None = typer.Option(
+        None,
+        "--enhancer",
+        help="Restore the redrawn face: gfpgan, codeformer, gpen, restoreformer (ONNX; "
+        "options via --option enhancer.KEY=VALUE, e.g. strength, region).",
+    ),
+    checkpoint_enhancer: Path | None = typer.Option(
+        None,
+        "--checkpoint-enhancer",
+        help="The restorer's .onnx file (wins over the cache; implies --enhancer gfpgan).",
+    ),
+    masker: list[str] | None = typer.Option(
+        None,
+        "--masker",
+        help="Keep pixels out of the blend: occlusion (XSeg), parsing (BiSeNet); repeatable. "
+        "Options: --option masker.NAME.KEY=VALUE.",
+    ),
+    quality: str = typer.Option(
+        "balanced",
+        "--quality",
+        help="fast (no restoration), balanced (default), hq (a restorer and maskers whose "
+        "models are local; never downloads).",
+    ),
     option: list[str] | None = typer.Option(
         None,
         "--option",
         "-O",
         help="A component option, KIND.KEY=VALUE (KIND: generator, blender, tracker, "
-        "extractor); repeatable. `lipdub plugins --options` lists them.",
+        "extractor, enhancer, masker); repeatable. `lipdub plugins --options` lists them.",
     ),
     model: str | None = typer.Option(
         None,
@@ -101,6 +129,18 @@ def dub_options(
         None,
         "--drive-audio",
         help="A separate vocal stem that drives the lips; --audio is still what is muxed.",
+    ),
+    audio_offset: float = typer.Option(
+        0.0,
+        "--audio-offset",
+        help="Shift the lips against the audio, in ms: positive moves them later, negative "
+        "earlier (e.g. --audio-offset -40).",
+    ),
+    no_silence_closure: bool = typer.Option(
+        False,
+        "--no-silence-closure",
+        help="Do not force the mouth closed in pauses of the driving audio (>= 200 ms; "
+        "--option generator.min_pause_ms=MS).",
     ),
     pads: list[int] | None = typer.Option(
         None, "--pads", help="Grow the face box: --pads TOP BOTTOM LEFT RIGHT (default 0 10 0 0)."
@@ -137,7 +177,53 @@ def dub_options(
         "--generator auto finds no weights).",
     ),
     no_cache: bool = typer.Option(
-        False, "--no-cache", help="Recompute audio features instead of using the feature cache."
+        False,
+        "--no-cache",
+        help="Recompute instead of using the caches: audio features and the video's analysis "
+        "(shots, face tracks; reused when the same video is dubbed again).",
+    ),
+    codec: str = typer.Option(
+        defaults.ENCODER_CODEC,
+        "--codec",
+        help="Video encoder: libx264, libx265, or h264_nvenc/hevc_nvenc (NVIDIA GPU).",
+    ),
+    preset: str = typer.Option(
+        defaults.ENCODER_PRESET,
+        "--preset",
+        help="Encoder speed: ultrafast .. veryslow (x264 names; slower = smaller file).",
+    ),
+    crf: int = typer.Option(
+        defaults.ENCODER_CRF, "--crf", help="Encoder quality, 0-51 (lower = better, bigger)."
+    ),
+    box: list[int] | None = typer.Option(
+        None,
+        "--box",
+        help="A fixed face box, TOP BOTTOM LEFT RIGHT (pixels, -1: frame edge), when no face "
+        "is detected (Wav2Lip's flag; no landmarks: use with wav2lip).",
+    ),
+    nosmooth: bool = typer.Option(
+        False, "--nosmooth", help="Do not smooth the face track over time (Wav2Lip's flag)."
+    ),
+    resize_factor: int = typer.Option(
+        1, "--resize-factor", help="Work and write at 1/N of the height (Wav2Lip's flag)."
+    ),
+    output_height: int | None = typer.Option(
+        None, "--output-height", help="Work and write at this height (the width follows)."
+    ),
+    no_mark: bool = typer.Option(
+        False,
+        "--no-mark",
+        help="Write no C2PA manifest, watermark or provenance tags (AI-edited video must "
+        "be marked under the EU AI Act; see docs/provenance.md).",
+    ),
+    sign_cert: Path | None = typer.Option(
+        None,
+        "--sign-cert",
+        help="PEM certificate chain that signs the C2PA manifest (with --sign-key; default: "
+        "this installation's local, untrusted key).",
+    ),
+    sign_key: Path | None = typer.Option(
+        None, "--sign-key", help="PEM private key of --sign-cert."
     ),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress or summary."),
     verbose: int = typer.Option(0, "--verbose", "-v", count=True, help="More logs (-v, -vv)."),
@@ -198,6 +284,15 @@ def fallback_note(request: DubRequest) -> str | None:
     return choice.note if is_fallback(choice, request.generator) else None
 
 
+def check_mark_options(values: Mapping[str, Any]) -> None:
+    """``--sign-cert``/``--sign-key`` are readable and go together, and not with --no-mark."""
+    cert, key = values.get("sign_cert"), values.get("sign_key")
+    if values.get("no_mark") and (cert or key):
+        raise InputError("--no-mark writes no manifest: drop --sign-cert/--sign-key")
+    if cert or key:
+        signing_key(cert, key)
+
+
 def request_from_options(
     video: Path, audio: Path, output: Path | None, options: Mapping[str, Any]
 ) -> DubRequest:
@@ -207,20 +302,39 @@ def request_from_options(
     if precision not in PRECISIONS:
         raise InputError(f"--precision must be one of {', '.join(PRECISIONS)}")
     check_dub_values(values)
+    check_settings(EncoderSettings(values["codec"], values["preset"], values["crf"]))
     if values["batch_size"] is not None and values["batch_size"] < 1:
         raise InputError("--batch-size must be at least 1")
     shorthands: dict[str, dict[str, Any]] = {}
+    values = apply_box(values, shorthands)  # --box: the fixed-box tracker
     if values["batch_size"] is not None:
         shorthands["generator"] = {"batch_size": values["batch_size"]}
     if values["model"]:
         shorthands["extractor"] = {"model": values["model"]}
-    settings = merge_settings(shorthands, parse_option_flags(values["option"] or []))
+    if values["no_silence_closure"]:
+        shorthands.setdefault("generator", {})["silence_closure"] = False
+    finishing = choose_finishing(
+        values["quality"],
+        values["enhancer"],
+        values["checkpoint_enhancer"],
+        values["masker"] or (),
+        values["blender"],
+    )
+    settings = merge_settings(
+        finishing.settings, shorthands, parse_option_flags(values["option"] or [])
+    )
+    check_mark_options(values)
     choice = choose_generator(values["generator"], values["checkpoint"])
     if values.get("strict") and is_fallback(choice, values["generator"]):
         raise InputError(f"--strict: {choice.note}")
     generator = choice.name
     resolve_classes(  # unknown components or options fail here, before any work
-        generator, blender=values["blender"], tracker=values["tracker"], options=settings
+        generator,
+        blender=values["blender"],
+        tracker=values["tracker"],
+        options=settings,
+        enhancer=finishing.enhancer,
+        maskers=finishing.maskers,
     )
     return DubRequest(
         video=video,
@@ -239,10 +353,25 @@ def request_from_options(
         scene_threshold=values["scene_threshold"],
         overwrite=values["overwrite"],
         feature_cache=not values["no_cache"],
+        # A resized dub's faces are at another scale than a cached analysis of the video.
+        analysis_cache=not values["no_cache"]
+        and values["resize_factor"] == 1
+        and values["output_height"] is None,
+        codec=values["codec"],
+        preset=values["preset"],
+        crf=values["crf"],
         allow_no_face=values["allow_no_face"],
         speakers=speaker_map(values["speakers"], values["audio_for"], values["drive_audio"]),
         drive_audio=values["drive_audio"],
+        audio_offset_ms=check_offset(values["audio_offset"]),
+        smooth=not values["nosmooth"],
+        resize_factor=values["resize_factor"],
+        output_height=values["output_height"],
         options=settings,
+        finishing=finishing,
+        mark=not values["no_mark"],
+        sign_cert=values["sign_cert"],
+        sign_key=values["sign_key"],
     )
 
 
@@ -253,7 +382,18 @@ def dub_command(
         ..., "--audio", "-a", help="The new audio: an audio file or a video with an audio stream."
     ),
     output: Path | None = typer.Option(
-        None, "--output", "-o", help="Output file (default: <video>_dubbed.mp4 beside the input)."
+        None,
+        "--output",
+        "-o",
+        help="Output file: .mp4 (default: <video>_dubbed.mp4), .mov, .mkv, .webm, .avi.",
+    ),
+    json_summary: bool = typer.Option(
+        False, "--json", help="Print the summary as JSON on stdout (instead of the table)."
+    ),
+    preview: bool = typer.Option(
+        False,
+        "--preview",
+        help="Dub only the first seconds, with the mask outline drawn, to NAME.preview.EXT.",
     ),
     **options: Any,
 ) -> None:
@@ -262,17 +402,28 @@ def dub_command(
     request = request_from_options(video, audio, output, options)
     quiet = options["quiet"]
     always = fallback_note(request)  # scripts must learn that they got the weight-free one
+    if not request.mark:  # shown even with -q: the output is unmarked synthetic media
+        err_console.print(f"[yellow]warning:[/] {NO_MARK_WARNING}", highlight=False, soft_wrap=True)
+    if request.finishing.note:  # --quality hq: which models it used and which were missing
+        err_console.print(request.finishing.note, highlight=False, soft_wrap=True)
 
     def notify(line: str) -> None:
         if not quiet or line == always:
             err_console.print(line, highlight=False, soft_wrap=True)
 
+    run = preview_dub if preview else dub
     if quiet:
-        summary = dub(request, no_progress, notify=notify)
+        summary = run(request, no_progress, notify=notify)
     else:
+        check_before_progress(request)  # input errors: one line, no progress display first
         with RichProgress() as progress:
-            summary = dub(request, progress, notify=notify)
-        err_console.print(summary_table(summary))
+            summary = run(request, progress, notify=notify)
+    if json_summary:
+        typer.echo(summary_json(summary, request))
+    elif not quiet:
+        err_console.print(summary_table(summary, request))
+        line = summary_line(request, summary.output)
+        err_console.print(f"provenance: {line}", highlight=False, soft_wrap=True)
 
 
 def register(app: typer.Typer) -> None:

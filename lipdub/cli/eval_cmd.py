@@ -8,6 +8,7 @@ from typing import Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from lipdub import defaults
@@ -120,7 +121,7 @@ def eval_command(
     from lipdub.eval.inputs import collect_items
     from lipdub.eval.plots import write_plots
     from lipdub.eval.report import aggregate, write_report
-    from lipdub.eval.run import EvalSettings, evaluate_items
+    from lipdub.eval.run import EvalSettings, evaluate_items, skipped_metrics
 
     if verbose:
         logging.getLogger().setLevel(logging.INFO)
@@ -139,6 +140,8 @@ def eval_command(
         tracker=tracker,
         metric_options={} if avhubert is None else {"avhubert": avhubert},
     )
+    for note in skipped_metrics(settings, items):
+        err_console.print(f"note: {escape(note)}", highlight=False, soft_wrap=True)
     if quiet:
         chosen, results = evaluate_items(items, settings, no_progress, keep_going=several)
     else:
@@ -157,6 +160,7 @@ def eval_command(
                 "device": device,
                 "tracker": tracker,
             },
+            [result.curves for result in results],
         )
     )
     if plots:
@@ -166,7 +170,9 @@ def eval_command(
             written += write_plots(result, folder, stem)
     for result in results:
         for note in result.notes:
-            err_console.print(f"[yellow]warning:[/] {note}", highlight=False, soft_wrap=True)
+            err_console.print(
+                f"[yellow]warning:[/] {escape(note)}", highlight=False, soft_wrap=True
+            )
     if not quiet:
         Console().print(results_table(rows, aggregate(rows)))
         err_console.print("wrote " + ", ".join(str(p) for p in written), highlight=False)

@@ -20,13 +20,14 @@ models_app = typer.Typer(help="Public checkpoints: list, download (pull) and loc
 def list_models(as_json: bool = typer.Option(False, "--json", help="Machine-readable.")) -> None:
     """List known checkpoints and whether they are in the local cache."""
     rows = []
+    spec_sizes = {spec.name: spec.size_text for spec in weight_specs().values()}
     for spec in weight_specs().values():
         local = local_path(spec)
         rows.append(
             {
                 "name": spec.name,
                 "file": spec.filename or f"{spec.repos[0]} (model repository)",
-                "size": spec.size,
+                "size": spec.size or None,
                 "sha256": spec.sha256 or None,
                 "sources": spec.sources(),
                 "cached": local is not None,
@@ -44,7 +45,7 @@ def list_models(as_json: bool = typer.Option(False, "--json", help="Machine-read
         table.add_row(
             row["name"],
             row["file"],
-            f"{row['size'] / 1e6:.0f} MB",
+            spec_sizes[row["name"]],
             "yes" if row["cached"] else "no",
             row["description"],
         )
@@ -58,11 +59,11 @@ def pull_model(
 ) -> None:
     """Download a checkpoint into the cache and verify its SHA-256."""
     spec = get_spec(name)
+    path = pull(name, force=force)  # offline: one error line within seconds
     if spec.licence:
         if spec.sources():
             err_console.print(f"[dim]source: {escape(', '.join(spec.sources()))}[/]")
         err_console.print(f"[dim]licence: {escape(spec.licence)}[/]")
-    path = pull(name, force=force)
     if not spec.sha256 and not spec.snapshot:
         err_console.print(f"[dim]no digest was published for {spec.filename}: size checked only[/]")
     typer.echo(str(path))

@@ -7,7 +7,7 @@ is asked for.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,9 @@ from lipdub.pipeline.progress import ProgressCallback, no_progress
 
 FloatBox = tuple[float, float, float, float]
 FID_BATCH = 16
+#: Extra rows/columns a dub of an odd-sized source carries (yuv420p needs even sizes).
+ENCODER_PADDING = 1
+QUALITY_METRICS = frozenset({"psnr", "ssim"})
 
 
 @dataclass
@@ -68,7 +71,7 @@ def measure_frames(
     frames: Iterable[np.ndarray],
     reference_frames: Iterable[np.ndarray] | None = None,
     *,
-    quality: bool = False,
+    quality: bool | Collection[str] = False,
     fid_model: Any = None,
     total: int | None = None,
     progress: ProgressCallback = no_progress,
@@ -77,12 +80,14 @@ def measure_frames(
 ) -> FrameMeasures:
     """Track the face of every frame with the registered face tracker ``tracker_name``; with
     a reference, also track its face and (``quality``) score PSNR/SSIM of the whole frame and
-    of the reference's face region per frame pair.
+    of the reference's face region per frame pair (``quality``: True for both, or the names
+    of the ones to compute).
 
     Reference metrics cover the frames both videos have; the rest of the video is still
     measured.
     """
     out = FrameMeasures()
+    scores = QUALITY_METRICS if quality is True else QUALITY_METRICS & set(quality or ())
     tracker = eval_tracker(tracker_name)
     reference_tracker = eval_tracker(tracker_name) if reference_frames is not None else None
     pending_fid: list[tuple[np.ndarray, np.ndarray]] = []
@@ -96,7 +101,7 @@ def measure_frames(
             out.boxes.append(None if mesh is None else syncnet_box(mesh))
             out.openings.append(np.nan if mesh is None else opening_of(mesh))
             if reference is not None and reference_tracker is not None:
-                _measure_pair(out, frame, reference, reference_tracker, quality)
+                _measure_pair(out, frame, reference, reference_tracker, scores)
                 if fid_model is not None:
                     pending_fid.append((frame, reference))
                     if len(pending_fid) >= FID_BATCH:
@@ -112,29 +117,50 @@ def measure_frames(
 
 
 def _measure_pair(
-    out: FrameMeasures, frame: np.ndarray, reference: np.ndarray, tracker: Any, quality: bool
+    out: FrameMeasures,
+    frame: np.ndarray,
+    reference: np.ndarray,
+    tracker: Any,
+    scores: frozenset[str],
 ) -> None:
+    frame, reference = common_area(frame, reference)
+    reference_mesh = largest_regions(tracker, reference)
+    out.reference_meshes.append(reference_mesh)
+    if not scores:
+        return
+    region = None if reference_mesh is None else _face_region(reference_mesh, *frame.shape[1::-1])
+    face = None
+    if region is not None:
+        x1, y1, x2, y2 = region
+        face = (frame[y1:y2, x1:x2], reference[y1:y2, x1:x2])
+    if "psnr" in scores:
+        out.psnr.append(psnr(frame, reference))
+        out.psnr_face.append(np.nan if face is None else psnr(*face))
+    if "ssim" in scores:
+        out.ssim.append(ssim(frame, reference))
+        out.ssim_face.append(np.nan if face is None else ssim(*face))
+
+
+def common_area(frame: np.ndarray, reference: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``frame`` and ``reference`` cut to their shared top-left area when they differ only by
+    the encoder's padding of odd sizes (a dub of 512x479 is stored as 512x480); InputError
+    for other size differences."""
     from lipdub.errors import InputError
 
-    if reference.shape != frame.shape:
+    if reference.shape == frame.shape:
+        return frame, reference
+    height = min(frame.shape[0], reference.shape[0])
+    width = min(frame.shape[1], reference.shape[1])
+    padded = all(
+        abs(a - b) <= ENCODER_PADDING
+        for a, b in zip(frame.shape[:2], reference.shape[:2], strict=True)
+    )
+    if not padded or frame.shape[2:] != reference.shape[2:]:
         raise InputError(
             f"the reference is {reference.shape[1]}x{reference.shape[0]} but the video is "
             f"{frame.shape[1]}x{frame.shape[0]}: reference metrics need the same frame size"
         )
-    reference_mesh = largest_regions(tracker, reference)
-    out.reference_meshes.append(reference_mesh)
-    if not quality:
-        return
-    out.psnr.append(psnr(frame, reference))
-    out.ssim.append(ssim(frame, reference))
-    region = None if reference_mesh is None else _face_region(reference_mesh, *frame.shape[1::-1])
-    if region is None:
-        out.psnr_face.append(np.nan)
-        out.ssim_face.append(np.nan)
-        return
-    x1, y1, x2, y2 = region
-    out.psnr_face.append(psnr(frame[y1:y2, x1:x2], reference[y1:y2, x1:x2]))
-    out.ssim_face.append(ssim(frame[y1:y2, x1:x2], reference[y1:y2, x1:x2]))
+    return frame[:height, :width], reference[:height, :width]
 
 
 def _flush_fid(

@@ -14,7 +14,7 @@ import json
 import math
 import os
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -78,16 +78,26 @@ def _clean(value: Any) -> Any:
 
 
 def report_dict(
-    rows: Sequence[dict[str, Any]], metrics: Sequence[str], settings: dict[str, Any]
+    rows: Sequence[dict[str, Any]],
+    metrics: Sequence[str],
+    settings: dict[str, Any],
+    curves: Sequence[Mapping[str, Any]] | None = None,
 ) -> dict[str, Any]:
-    """The whole report as a JSON-ready dict."""
+    """The whole report as a JSON-ready dict; ``curves`` (per video, per-frame series by
+    column, e.g. AVSu's) go into each video's entry under ``"curves"``."""
     from lipdub import __version__
 
+    videos = [{key: _clean(row.get(key)) for key in columns([row])} for row in rows]
+    for video, series in zip(videos, curves or [], strict=False):
+        if series:
+            video["curves"] = {
+                column: [_clean(v) for v in values] for column, values in series.items()
+            }
     return {
         "lipdub_version": __version__,
         "metrics": list(metrics),
         "settings": {key: _clean(value) for key, value in settings.items()},
-        "videos": [{key: _clean(row.get(key)) for key in columns([row])} for row in rows],
+        "videos": videos,
         "aggregate": aggregate(rows),
     }
 
@@ -131,10 +141,12 @@ def write_report(
     rows: Sequence[dict[str, Any]],
     metrics: Sequence[str],
     settings: dict[str, Any],
+    curves: Sequence[Mapping[str, Any]] | None = None,
 ) -> tuple[Path, Path]:
-    """Write ``path`` (JSON) and the CSV beside it (same name, ``.csv``); both paths."""
+    """Write ``path`` (JSON, with the per-frame ``curves``) and the CSV beside it (same name,
+    ``.csv``); both paths."""
     csv_path = path.with_suffix(".csv")
-    report = report_dict(rows, metrics, settings)
+    report = report_dict(rows, metrics, settings, curves)
     _write_atomic(path, json.dumps(report, indent=2, default=str) + "\n")
     _write_atomic(csv_path, csv_text(rows))
     return path, csv_path

@@ -128,6 +128,22 @@ def choose_metrics(settings: EvalSettings, items: Sequence[EvalItem]) -> list[st
     return chosen
 
 
+def skipped_metrics(settings: EvalSettings, items: Sequence[EvalItem]) -> list[str]:
+    """One line per group of default metrics left out, saying why (empty with ``-m``)."""
+    if settings.metrics is not None:
+        return []
+    notes = []
+    try:
+        syncnet_weights(settings.syncnet)
+    except WeightsMissingError as exc:
+        notes.append(f"skipped lse, pri: {exc}")
+    if not any(item.reference is not None for item in items):
+        notes.append("skipped lmd, psnr, ssim, fid: they compare with a ground truth (--reference)")
+    elif settings.fid_weights is None:
+        notes.append("skipped fid: it needs Inception weights (--fid-weights)")
+    return notes
+
+
 def _accepted(cls: type[EvalMetric], options: dict[str, Any]) -> dict[str, Any]:
     """The ``options`` a metric's constructor takes (all of them if it takes ``**options``)."""
     import inspect
@@ -185,6 +201,7 @@ class Evaluator:
         from lipdub.eval.agreement import best_lag_correlation, loudness_per_frame
         from lipdub.eval.measure import measure_frames
         from lipdub.media.audio import load_audio
+        from lipdub.media.integrity import damaged_note
         from lipdub.media.probe import probe
         from lipdub.media.reader import VideoReader
 
@@ -206,7 +223,7 @@ class Evaluator:
         measures = measure_frames(
             reader.frames(),
             None if reference_reader is None else reference_reader.frames(),
-            quality=bool(chosen & {"psnr", "ssim"}),
+            quality=chosen & {"psnr", "ssim"},
             fid_model=self.fid_model,
             total=reader.n_frames,
             progress=progress,
@@ -215,6 +232,7 @@ class Evaluator:
         )
         if measures.n_frames == 0:
             raise InputError(f"{item.video}: no frames could be decoded")
+        damage = damaged_note(info, measures.n_frames, fps)
         row: dict[str, Any] = {
             "video": str(item.video),
             "audio": str(item.audio or (item.video if wav is not None else "")),
@@ -224,6 +242,8 @@ class Evaluator:
             "face_frames": measures.face_frames,
         }
         result = VideoResult(row=row, fps=fps)
+        if damage is not None:
+            result.notes.append(damage)
         if measures.face_frames == 0 and chosen & NEEDS_FACE:
             raise InputError(
                 f"{item.video}: no face found in any of its {measures.n_frames} frames"

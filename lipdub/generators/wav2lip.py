@@ -4,7 +4,8 @@ Each face crop is resized to 96x96, turned to BGR (the public weights were train
 frames), paired with a copy whose lower half is zeroed, and redrawn from its 16-column mel
 window. The result goes back to RGB and to the crop's size.
 
-Options: ``batch_size`` (frames per network call; default 16).
+Options: ``batch_size`` (frames per network call; default 16), ``strength`` (lip movement,
+blended toward the closed-mouth source below 1).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import cv2
 import numpy as np
+from pydantic import Field
 
 from lipdub.components import Generator
 from lipdub.errors import InputError
@@ -77,6 +79,16 @@ class Wav2LipGenerator(Generator):
     needs_weights: ClassVar[bool] = True
     default_weights: ClassVar[str | None] = "wav2lip"
     batch_size: ClassVar[int] = 16
+
+    class Options(Generator.Options):
+        strength: float = Field(
+            1.0,
+            ge=0.0,
+            le=1.0,
+            description="Lip movement: 1 as drawn, less blends toward the closed-mouth source.",
+        )
+
+    options: Options
 
     def __init__(
         self,
@@ -165,6 +177,12 @@ class Wav2LipGenerator(Generator):
         patches: list[Patch] = []
         for chunk in _chunks(items, self.options.batch_size or self.batch_size):
             patches.extend(self._generate_batch(chunk))
+        if self.options.strength < 1.0:
+            from lipdub.pipeline.closure import blend_toward_closed
+
+            amount = 1.0 - self.options.strength
+            pairs = zip(items, patches, strict=True)
+            patches = [blend_toward_closed(it.frame, it.face, patch, amount) for it, patch in pairs]
         return patches
 
     def _generate_batch(self, items: Sequence[GeneratorInput]) -> list[Patch]:

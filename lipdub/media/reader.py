@@ -48,10 +48,8 @@ class VideoReader:
 
     @property
     def n_frames(self) -> int:
-        """Estimated frame count at ``fps`` (``round(duration * fps)``; 1 for a still)."""
-        if self.info.is_still:
-            return 1
-        return round(self.info.duration * self.fps)
+        """Frame count at ``fps``: the probed count at the file's rate, else estimated."""
+        return self.info.frames_at(self.fps)
 
     @property
     def duration(self) -> float:

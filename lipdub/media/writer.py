@@ -8,6 +8,7 @@ import os
 import stat
 import subprocess
 import weakref
+from collections.abc import Callable, Mapping
 from fractions import Fraction
 from pathlib import Path
 from types import TracebackType
@@ -16,12 +17,15 @@ import numpy as np
 
 from lipdub import __version__
 from lipdub.errors import FFmpegError, InputError, OutputError
+from lipdub.media.containers import container_for
+from lipdub.media.encoder import EncoderSettings
 from lipdub.media.ffmpeg import FFmpegProcess, input_url
 from lipdub.media.probe import probe
 
 #: Text stored in the output's ``comment`` (and ``description``) metadata.
 MARK = f"Lip-synced by lipdub {__version__}"
-_MUXERS = {".mp4": "mp4", ".m4v": "mp4", ".mov": "mov", ".mkv": "matroska"}
+#: Tags a writer stores when it is given none (the dub passes the source's plus lipdub's).
+DEFAULT_METADATA = {"comment": MARK, "description": MARK}
 
 
 def check_output_path(
@@ -132,18 +136,33 @@ class VideoWriter:
         crf: int = 18,
         preset: str = "medium",
         audio_bitrate: str = "192k",
+        codec: str = "libx264",
+        threads: int | None = None,
+        sample_aspect_ratio: Fraction | None = None,
+        metadata: Mapping[str, str] | None = None,
+        finish: Callable[[Path], None] | None = None,
     ) -> None:
         if width <= 0 or height <= 0 or not fps > 0:
             raise ValueError(f"bad video geometry {width}x{height} @ {fps} fps")
         if duration is not None and not duration > 0:
             raise ValueError(f"duration must be positive, got {duration}")
         self.output = Path(output)
+        #: Muxer and codecs for the output's extension (OutputError for one lipdub can't write).
+        self.container = container_for(self.output)
+        #: Pixel shape kept from the source (anamorphic video stays anamorphic).
+        self.sample_aspect_ratio = Fraction(sample_aspect_ratio or 1)
         self.temp_path = partial_path(self.output)
         self.width, self.height, self.fps = width, height, float(fps)
         self.output_size = (width + width % 2, height + height % 2)
         self.audio_path = Path(audio_path) if audio_path is not None else None
         self.duration = duration
         self.crf, self.preset, self.audio_bitrate = crf, preset, audio_bitrate
+        self.encoder = EncoderSettings(codec=codec, preset=preset, crf=crf, threads=threads)
+        #: Container tags written (the source's and lipdub's; default: the ``MARK`` line).
+        self.metadata = dict(DEFAULT_METADATA if metadata is None else metadata)
+        #: Called with the finished temporary file before it replaces ``output`` (e.g. to
+        #: sign it); an error there leaves ``output`` untouched.
+        self.finish = finish
         self.frames_written = 0
         self._process: FFmpegProcess | None = None
         self._cleanup: weakref.finalize | None = None
@@ -162,18 +181,20 @@ class VideoWriter:
                 seconds = f"{self.duration:.6f}"
                 audio_filters += f",apad=whole_dur={seconds},atrim=end={seconds}"
             args += ["-af", audio_filters]
-            args += ["-c:a", "aac", "-b:a", self.audio_bitrate]
+            args += self.container.audio_args(self.audio_bitrate)
         else:
             args += ["-map", "0:v"]
         args += [
-            "-c:v", "libx264", "-preset", self.preset, "-crf", str(self.crf), "-pix_fmt", "yuv420p",
+            *self.container.video_args(self.encoder.args()), "-pix_fmt", "yuv420p",
             "-map_metadata", "-1",
-            "-metadata", f"comment={MARK}", "-metadata", f"description={MARK}",
         ]  # fmt: skip
-        muxer = _MUXERS.get(self.output.suffix.lower(), "mp4")
-        if muxer in ("mp4", "mov"):
-            args += ["-movflags", "+faststart"]
-        return [*args, "-f", muxer, os.fspath(self.temp_path.absolute())]
+        for key, value in self.metadata.items():
+            args += ["-metadata", f"{key}={value}"]
+        if self.sample_aspect_ratio != 1:
+            sar = self.sample_aspect_ratio
+            args += ["-vf", f"setsar={sar.numerator}/{sar.denominator}"]
+        args += self.container.muxer_args()
+        return [*args, "-f", self.container.muxer, os.fspath(self.temp_path.absolute())]
 
     def open(self) -> VideoWriter:
         """Start ffmpeg (``with VideoWriter(...)`` does this)."""
@@ -221,6 +242,8 @@ class VideoWriter:
                 self._fail()
             if process.wait() != 0 or not self.temp_path.is_file():
                 self._fail()
+            if self.finish is not None:
+                self.finish(self.temp_path)
             os.replace(self.temp_path, self.output)
         except BaseException:
             self.abort()

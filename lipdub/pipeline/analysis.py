@@ -62,9 +62,26 @@ class Detections:
     def tracks(self) -> list[FaceTrack]:
         return build_tracks(self.faces, self.appearances, self.shots)
 
+    @property
+    def n_frames(self) -> int:
+        return len(self.shots)
+
+    def prefix(self, count: int | None) -> Detections:
+        """The detections of the first ``count`` frames (all when None); the tracker and the
+        shot detector only look back, so they equal what a run over those frames finds."""
+        if count is None or count >= self.n_frames:
+            return self
+        return Detections(
+            self.shots[:count],
+            self.faces[:count],
+            self.appearances[:count],
+            self.width,
+            self.height,
+        )
+
 
 def analyse(
-    frames: Iterable[np.ndarray],
+    frames: Iterable[np.ndarray] | Detections,
     tracker: FaceTracker,
     fps: float,
     *,
@@ -77,15 +94,20 @@ def analyse(
     source_audio: np.ndarray | Callable[[], np.ndarray | None] | None = None,
     reference: np.ndarray | None = None,
     speaker_scoring: Callable[[np.ndarray], SpeakerScoring] | None = None,
+    smooth: bool = True,
 ) -> Analysis:
-    """Detect shots and faces in ``frames``, link them into tracks and choose one per shot
+    """Detect shots and faces in ``frames`` (or take ``Detections`` made before, e.g.
+    cached), link them into tracks and choose one per shot
     (``face_mode``; ``source_audio`` at the analysis rate for ``speaker``, or a function
     called for it only when a shot has several faces; the ``reference``
     appearance for an image; ``speaker_scoring`` makes the learned speaker score, e.g.
     SyncNet's, from that audio); the chosen faces are smoothed within shots and given their
     generator box (``pads`` as ``(top, bottom, left, right)`` pixels)."""
     timer = timer or StageTimer()
-    found = detect(frames, tracker, fps, scene_threshold, total, progress, timer)
+    if isinstance(frames, Detections):
+        found = frames
+    else:
+        found = detect(frames, tracker, fps, scene_threshold, total, progress, timer)
     shots, width, height = found.shots, found.width, found.height
     with timer("detect"):
         tracks = found.tracks()
@@ -104,7 +126,7 @@ def analyse(
             tracks, shots, face_mode, (width, height), loudness, reference, scoring
         )
         chosen = faces_of_choices(tracks, choices, len(shots))
-        faces = prepare_faces(chosen, shots, fps, pads, (width, height))
+        faces = prepare_faces(chosen, shots, fps, pads, (width, height), smooth)
     return Analysis(shots, faces, width, height, tracks, choices)
 
 
@@ -114,10 +136,11 @@ def prepare_faces(
     fps: float,
     pads: tuple[int, int, int, int],
     size: tuple[int, int],
+    smooth: bool = True,
 ) -> list[Face | None]:
     """One face per frame (None: none) smoothed within shots and given its generator box
     (``pads`` as ``(top, bottom, left, right)`` pixels, ``size`` the frame's width, height)."""
-    smoothed = smooth_track(chosen, shots, fps=fps)
+    smoothed = smooth_track(chosen, shots, fps=fps) if smooth else chosen  # --nosmooth
     return [
         None
         if face is None
@@ -140,9 +163,11 @@ def detect(
     total: int | None = None,
     progress: ProgressCallback = no_progress,
     timer: StageTimer | None = None,
+    keep_landmarks: bool = False,
 ) -> Detections:
     """Shots and every face (with its appearance) in ``frames``; the tracker is reset at
-    each cut."""
+    each cut. The tracker's raw landmarks are dropped unless ``keep_landmarks`` (every
+    consumer reads the regions; the raw mesh is most of a face's memory)."""
     timer = timer or StageTimer()
     detector = ShotDetector(fps=fps, threshold=scene_threshold)
     shots: list[int] = []
@@ -162,8 +187,17 @@ def detect(
                 shot += 1
                 tracker.reset()
             found = tracker.detect(frame)
-            detections.append(found)
             appearances.append([appearance_of(frame, face) for face in found])
+            if not keep_landmarks:
+                found = [_without_landmarks(face) for face in found]
+            detections.append(found)
         shots.append(shot)
         progress("analyse", len(shots), total)
     return Detections(shots, detections, appearances, width, height)
+
+
+def _without_landmarks(face: Face) -> Face:
+    """``face`` without the tracker's raw landmarks, its regions kept as compact float32."""
+    if face.landmarks is None:
+        return face
+    return Face(face.box, None, face.score, face.regions, face.detector_box)

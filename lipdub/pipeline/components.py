@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,11 +12,14 @@ from lipdub.components import (
     KINDS,
     AudioExtractor,
     Blender,
+    Enhancer,
     FaceTracker,
     Generator,
+    Masker,
     kind_of_prefix,
 )
 from lipdub.errors import InputError
+from lipdub.pipeline.finishing import Finishing
 from lipdub.plugins import components, get_component
 from lipdub.weights.registry import get_spec, is_available
 
@@ -105,6 +108,8 @@ class ComponentClasses:
     blender: type[Blender]
     #: The user's options per kind word (validated).
     options: ComponentSettings
+    enhancer: type[Enhancer] | None = None
+    maskers: tuple[type[Masker], ...] = ()
 
 
 def resolve_classes(
@@ -113,18 +118,38 @@ def resolve_classes(
     blender: str = defaults.BLENDER,
     tracker: str = defaults.TRACKER,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    enhancer: str | None = None,
+    maskers: Iterable[str] = (),
 ) -> ComponentClasses:
     """The component classes of a dub and their options, validated without constructing
     anything (no weights load): an unknown name, kind, key or a bad value fails here."""
     generator_cls = get_component("generators", generator)
-    classes = {
+    classes: dict[str, Any] = {
         "generator": generator_cls,
         "extractor": get_component("audio_extractors", generator_cls.audio_extractor),
         "tracker": get_component("face_trackers", tracker),
         "blender": get_component("blenders", blender),
     }
+    if enhancer:
+        classes["enhancer"] = get_component("enhancers", enhancer)
+    masker_classes = tuple(get_component("maskers", name) for name in maskers)
     parsed: ComponentSettings = {}
     for kind, values in (options or {}).items():
+        if kind == "masker" and values:
+            if not masker_classes:
+                raise InputError(f"--option masker.{next(iter(values))}: this dub has no masker")
+            chosen = [masker_cls.name for masker_cls in masker_classes]
+            for key in values:
+                prefix, dot, _ = key.partition(".")
+                if dot and prefix not in chosen:
+                    raise InputError(
+                        f"--option masker.{key}: no masker {prefix!r} in this dub "
+                        f"(maskers: {', '.join(chosen)})"
+                    )
+            for masker_cls in masker_classes:
+                masker_cls.parse_options(masker_values(values, masker_cls.name))
+            parsed[kind] = dict(values)
+            continue
         cls = classes.get(kind)
         if cls is None:
             if values:
@@ -135,7 +160,19 @@ def resolve_classes(
             continue
         cls.parse_options(values)  # fails now, before anything is built
         parsed[kind] = dict(values)
-    return ComponentClasses(options=parsed, **classes)  # type: ignore[arg-type]
+    return ComponentClasses(options=parsed, maskers=masker_classes, **classes)
+
+
+def masker_values(values: Mapping[str, Any], name: str) -> dict[str, Any]:
+    """The options of masker ``name`` from the ``masker`` kind's: ``KEY`` applies to every
+    masker, ``NAME.KEY`` (``--option masker.occlusion.model=x.onnx``) to that one only."""
+    shared = {key: value for key, value in values.items() if "." not in key}
+    own = {
+        key.partition(".")[2]: value
+        for key, value in values.items()
+        if key.partition(".")[0] == name and "." in key
+    }
+    return {**shared, **own}
 
 
 @dataclass
@@ -146,10 +183,17 @@ class Components:
     extractor: AudioExtractor
     tracker: FaceTracker
     blender: Blender
+    #: The restorer run after blending (``--enhancer``), if any.
+    enhancer: Enhancer | None = None
+    #: The maskers whose masks cap the blend (``--masker``).
+    maskers: list[Masker] = field(default_factory=list)
 
     def close(self) -> None:
         for part in (self.generator, self.extractor, self.tracker, self.blender):
             part.close()
+        for extra in (self.enhancer, *self.maskers):
+            if extra is not None:
+                extra.close()
 
 
 def build_components(
@@ -161,11 +205,20 @@ def build_components(
     blender: str = defaults.BLENDER,
     tracker: str = defaults.TRACKER,
     options: Mapping[str, Mapping[str, Any]] | None = None,
+    finishing: Finishing | None = None,
 ) -> Components:
     """Construct the named components with their ``options`` (per kind word); the
     generator's audio extractor follows from it and takes the generator's
     :meth:`~lipdub.components.Generator.extractor_defaults` under the user's options."""
-    classes = resolve_classes(generator, blender=blender, tracker=tracker, options=options)
+    finishing = finishing or Finishing()
+    classes = resolve_classes(
+        generator,
+        blender=blender,
+        tracker=tracker,
+        options=options,
+        enhancer=finishing.enhancer,
+        maskers=finishing.maskers,
+    )
     empty: dict[str, Any] = {}
     built_generator = classes.generator(
         checkpoint=checkpoint,
@@ -180,9 +233,26 @@ def build_components(
     built_extractor = classes.extractor(extractor_values)
     built_generator.check_extractor(built_extractor)
     built_generator.load()
+    built_enhancer = None
+    if classes.enhancer is not None:
+        built_enhancer = classes.enhancer(
+            checkpoint=finishing.enhancer_checkpoint,
+            device=device,
+            options=classes.options.get("enhancer"),
+        )
+        built_enhancer.load()
+    masker_options = classes.options.get("masker", empty)
+    built_maskers = [
+        cls(device=device, options=masker_values(masker_options, cls.name))
+        for cls in classes.maskers
+    ]
+    for masker in built_maskers:
+        masker.load()
     return Components(
         generator=built_generator,
         extractor=built_extractor,
         tracker=classes.tracker(classes.options.get("tracker")),
         blender=classes.blender(classes.options.get("blender")),
+        enhancer=built_enhancer,
+        maskers=built_maskers,
     )

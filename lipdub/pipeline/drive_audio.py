@@ -13,7 +13,8 @@ from __future__ import annotations
 import bisect
 import csv
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -135,20 +136,81 @@ def fit_length(wav: np.ndarray, length: int) -> np.ndarray:
     return np.concatenate([wav, np.zeros(length - len(wav), dtype=wav.dtype)])
 
 
+#: ``--audio-offset`` is limited to this many milliseconds either way.
+MAX_OFFSET_MS = 10_000.0
+
+
+def check_offset(offset_ms: float) -> float:
+    """``offset_ms`` as a float; :class:`InputError` when it is not a finite number within
+    :data:`MAX_OFFSET_MS`."""
+    try:
+        value = float(offset_ms)
+    except (TypeError, ValueError):
+        hint = "expected milliseconds, e.g. 40 or -80"
+        raise InputError(f"--audio-offset {offset_ms!r}: {hint}") from None
+    if not np.isfinite(value) or abs(value) > MAX_OFFSET_MS:
+        raise InputError(
+            f"--audio-offset {offset_ms}: must be between -{MAX_OFFSET_MS:g} and "
+            f"{MAX_OFFSET_MS:g} ms"
+        )
+    return value
+
+
+def shift_audio(wav: np.ndarray, offset_ms: float, rate: int) -> np.ndarray:
+    """``wav`` delayed by ``offset_ms`` (negative: advanced), same length, silence-padded:
+    the lips driven by it move ``offset_ms`` later than the sound."""
+    shift = int(round(offset_ms * rate / 1000.0))
+    if shift == 0 or len(wav) == 0:
+        return wav
+    pad = np.zeros(min(abs(shift), len(wav)), dtype=wav.dtype)
+    if shift > 0:
+        return np.concatenate([pad, wav[: len(wav) - len(pad)]])
+    return np.concatenate([wav[len(pad) :], pad])
+
+
+class DriveFeatures(dict):
+    """Audio features per driving key (see :func:`drive_features`), with the voice activity
+    of the same audio, measured in a background thread while the video is analysed."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._voice: dict[int | None, Future[np.ndarray]] = {}
+
+    def voice(self, key: int | None) -> np.ndarray | None:
+        """Speech probability per 10 ms for ``key`` (waits for it), None when not measured."""
+        future = self._voice.get(key)
+        return None if future is None else future.result()
+
+
 def drive_features(
     stems: dict[int | None, Path],
     mix: np.ndarray,
     extractor: AudioExtractor,
     cache: FeatureCache | None,
-) -> dict[int | None, np.ndarray]:
+    offset_ms: float = 0.0,
+    vad: str | None = None,
+) -> DriveFeatures:
     """The audio features of each stem fitted to the length of ``mix`` (the ``--audio``
-    samples), or of ``mix`` itself under ``None`` when there are no stems."""
-    if not stems:
-        return {None: compute_features(mix, extractor, cache)}
-    features = {}
+    samples), or of ``mix`` itself under ``None`` when there are no stems.
+
+    The driving audio is shifted by ``offset_ms`` first (``--audio-offset``); with ``vad``
+    (a :data:`lipdub.audio.vad.METHODS` name) its voice activity is measured too."""
+    from lipdub.audio.vad import speech_probability
+
+    rate = defaults.ANALYSIS_SAMPLE_RATE
+    waves = {None: mix} if not stems else {}
     for track, file in stems.items():
-        wav = fit_length(load_audio(file, defaults.ANALYSIS_SAMPLE_RATE), len(mix))
-        features[track] = compute_features(wav, extractor, cache)
+        waves[track] = fit_length(load_audio(file, rate), len(mix))
+    features = DriveFeatures()
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lipdub-vad")
+    try:
+        for track, wav in waves.items():
+            wav = shift_audio(wav, check_offset(offset_ms), rate)
+            if vad is not None:
+                features._voice[track] = pool.submit(speech_probability, wav, vad)
+            features[track] = compute_features(wav, extractor, cache)
+    finally:
+        pool.shutdown(wait=False)  # queued measurements still finish
     return features
 
 
@@ -174,6 +236,20 @@ class Lane:
     #: Per source frame, the face (None: not in that frame).
     faces: list[Face | None]
     features: np.ndarray
+    #: Speech probability per 10 ms of the driving audio (None: not measured).
+    voice: np.ndarray | None = None
+    fps: float = defaults.STILL_FPS
+    _closure: dict[float, np.ndarray] = field(default_factory=dict, repr=False)
+
+    def closure_weights(self, min_pause_ms: float) -> np.ndarray | None:
+        """Per 10 ms, how closed the mouth must be (see :mod:`lipdub.pipeline.closure`)."""
+        if self.voice is None:
+            return None
+        if min_pause_ms not in self._closure:
+            from lipdub.pipeline.closure import closure_weights
+
+            self._closure[min_pause_ms] = closure_weights(self.voice, min_pause_ms)
+        return self._closure[min_pause_ms]
 
     def shot_faces(self, shots: Sequence[int], shot: int) -> list[Face | None]:
         """This lane's faces on every frame of ``shot`` (shots are numbered in frame order)."""
@@ -188,15 +264,20 @@ def make_lanes(
 ) -> list[Lane]:
     """A lane per driving stem: the chosen face under ``None``, else each mapped track's faces
     (smoothed and boxed like the chosen face)."""
+
+    def voice(key: int | None) -> np.ndarray | None:
+        return features.voice(key) if isinstance(features, DriveFeatures) else None
+
     if None in features:
-        return [Lane(None, analysis.faces, features[None])]
+        return [Lane(None, analysis.faces, features[None], voice(None), fps)]
     lanes = []
     shots = analysis.shots
     for track, feats in sorted(features.items(), key=lambda kv: kv[0] or 0):
         choices = [ShotChoice(shot, track) for shot in range(analysis.n_shots)]
         chosen = faces_of_choices(analysis.tracks, choices, analysis.n_frames)
         size = (analysis.width, analysis.height)
-        lanes.append(Lane(track, prepare_faces(chosen, shots, fps, pads, size), feats))
+        faces = prepare_faces(chosen, shots, fps, pads, size)
+        lanes.append(Lane(track, faces, feats, voice(track), fps))
     return lanes
 
 

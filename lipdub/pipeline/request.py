@@ -8,6 +8,7 @@ from typing import Any
 
 from lipdub import defaults
 from lipdub.pipeline.components import ComponentSettings
+from lipdub.pipeline.finishing import Finishing
 from lipdub.pipeline.fit import FitPolicy
 
 
@@ -31,6 +32,12 @@ class DubRequest:
     scene_threshold: float = defaults.SCENE_THRESHOLD
     overwrite: bool = False
     feature_cache: bool = True
+    #: Reuse (and store) the video's analysis, shots and face tracks (``--no-cache``: no).
+    analysis_cache: bool = True
+    #: The output's video encoder (``--codec``, ``--preset``, ``--crf``).
+    codec: str = defaults.ENCODER_CODEC
+    preset: str = defaults.ENCODER_PRESET
+    crf: int = defaults.ENCODER_CRF
     #: Write the output even when no frame could be redrawn (else that is an error).
     allow_no_face: bool = False
     #: Component options per kind word: ``{"blender": {"feather": 0.1}}``.
@@ -39,6 +46,21 @@ class DubRequest:
     drive_audio: Path | None = None
     #: Track id -> the stem driving it (``--speakers``/``--audio-for``): several faces.
     speakers: dict[int, Path] = field(default_factory=dict)
+    #: The restorer and maskers run on each redrawn face (``--enhancer``, ``--masker``,
+    #: ``--quality``).
+    finishing: Finishing = field(default_factory=Finishing)
+    #: Milliseconds the lips are shifted against the audio (``--audio-offset``; > 0: later).
+    audio_offset_ms: float = 0.0
+    #: Smooth the face track over time (``--nosmooth``: no, Wav2Lip's flag).
+    smooth: bool = True
+    #: Work and write at a smaller size: source height / ``resize_factor`` or ``output_height``.
+    resize_factor: int = 1
+    output_height: int | None = None
+    #: Mark the output as synthetic media: C2PA manifest, watermark, tags (``--no-mark``: no).
+    mark: bool = True
+    #: The user's certificate chain and key that sign the C2PA manifest (else a local key).
+    sign_cert: Path | None = None
+    sign_key: Path | None = None
 
 
 @dataclass
@@ -64,6 +86,13 @@ class DubSummary:
     #: ``--face`` and, per shot, the track chosen, its score and any note (``ShotChoice``).
     face_mode: str = defaults.FACE
     shot_choices: list[Any] = field(default_factory=list)
+    #: The first pass (shots, faces) came from the analysis cache.
+    analysis_reused: bool = False
+    #: Face tracker time per analysed frame, in milliseconds (None: the pass was reused).
+    detect_ms_per_frame: float | None = None
+    #: CPU seconds of the second pass's stages in this process (``decode``: reading the
+    #: decoder's pipe, ``blend``, ``encode``: feeding the encoder, ``generate``: the rest).
+    cpu_seconds: dict[str, float] = field(default_factory=dict)
 
     @property
     def total_seconds(self) -> float:

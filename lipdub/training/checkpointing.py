@@ -18,6 +18,7 @@ from typing import Any
 import torch
 
 from lipdub.errors import CheckpointError, InputError, OutputError
+from lipdub.media.filemode import apply_umask
 from lipdub.training.tb_events import EventWriter
 
 LAST = "last.pt"
@@ -28,6 +29,7 @@ def save_atomic(path: Path, payload: dict[str, Any]) -> Path:
     """``torch.save`` to a temporary file, then rename over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    apply_umask(handle)  # the mode of a normally created file, not mkstemp's 0600
     os.close(handle)
     try:
         torch.save(payload, temp_name)

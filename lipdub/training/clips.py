@@ -18,6 +18,7 @@ import numpy as np
 
 from lipdub.errors import InputError
 from lipdub.media.audio import load_audio
+from lipdub.media.filemode import apply_umask
 from lipdub.media.probe import probe
 
 SAMPLE_RATE = 16000
@@ -52,6 +53,7 @@ def save_npz_atomic(path: Path, **arrays: np.ndarray) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        apply_umask(handle)
         with os.fdopen(handle, "wb") as stream:
             np.savez(stream, **arrays)
         os.replace(temp_name, path)

@@ -24,6 +24,7 @@ import numpy as np
 
 from lipdub import defaults
 from lipdub.errors import InputError, LipdubError
+from lipdub.media.filemode import apply_umask
 from lipdub.pipeline.progress import ProgressCallback, no_progress
 from lipdub.training.clips import (
     CLIP_FPS,
@@ -78,6 +79,7 @@ def _write_json(path: Path, data: Any) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, temp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
+        apply_umask(handle)
         with os.fdopen(handle, "w", encoding="utf-8") as stream:
             json.dump(data, stream, indent=1)
         os.replace(temp_name, path)

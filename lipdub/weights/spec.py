@@ -12,7 +12,10 @@ class WeightSpec:
 
     name: str
     filename: str
+    #: The published SHA-256 (hex), or its first digits where only those are published
+    #: (torch hub file names such as ``name-1a2b3c4d5e.pth``); empty: none published.
     sha256: str
+    #: Bytes (0: not published).
     size: int
     #: Hugging Face repositories hosting ``filename``, tried in order.
     repos: tuple[str, ...]
@@ -28,10 +31,16 @@ class WeightSpec:
     #: Which files of a snapshot repository to fetch.
     snapshot_patterns: tuple[str, ...] = ("*.json", "*.safetensors", "*.txt")
     #: Plain HTTPS addresses of ``filename``, tried after ``repos``. With no ``sha256``
-    #: published, a pull checks the size (within :data:`SIZE_TOLERANCE` of ``size``) only.
+    #: published, a pull checks the size (within :data:`SIZE_TOLERANCE` of ``size``) only,
+    #: or, with ``size`` 0 (not published either), that a file arrived.
     urls: tuple[str, ...] = ()
     #: The option that takes a local copy instead (``--avhubert`` for the AV-HuBERT metrics).
     option: str = "--checkpoint"
+
+    @property
+    def size_text(self) -> str:
+        """``"1234 MB"``, or ``"size not published"`` when ``size`` is 0 (unknown)."""
+        return f"{self.size / 1e6:.0f} MB" if self.size else "size not published"
 
     def sources(self) -> list[str]:
         """Where the file comes from, for messages (``Hugging Face owner/repo``, addresses)."""

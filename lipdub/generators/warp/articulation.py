@@ -11,8 +11,9 @@ Per 10 ms frame the speech-band loudness, the voicing (periodicity) and two spec
 
 The opening is smoothed like speech movements: it rises fast, falls slower, leads the sound
 by 20 ms, and a short zero-phase smoothing spreads each gesture over its neighbours
-(coarticulation). Silent runs of 200 ms or more are forced closed. Row ``j`` describes the
-time ``j / 100`` s.
+(coarticulation). Silent runs of 200 ms or more are forced closed, and so are the short silent
+gaps before a stop burst (the lips shut for /p/, /b/). Row ``j`` describes the time ``j / 100``
+s.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ PAUSE_S = 0.2
 CLOSING_RAMP_S = 0.06
 #: Openings below this are snapped to 0 (lips at rest), the rest rescaled.
 REST_OPENING = 0.06
+#: Stop closures: a gap at least this long and this far (dB) below the speech level, then a
+#: rise of at least ``STOP_BURST_DB`` within 20 ms whose first row is mostly unvoiced.
+STOP_GAP_S = 0.03
+STOP_QUIET_DB = 30.0
+STOP_BURST_DB = 20.0
+STOP_MAX_VOICING = 0.5
 
 
 def _frames(padded: np.ndarray, first: int, count: int) -> np.ndarray:
@@ -147,6 +154,27 @@ def _pause_mask(silent: np.ndarray, fps: float) -> np.ndarray:
     return forced
 
 
+def _stop_closures(level: np.ndarray, voicing: np.ndarray, reference: float) -> np.ndarray:
+    """Rows of the silent gap before a stop burst (a sudden, unvoiced-at-first rise of level
+    after :data:`STOP_GAP_S` or more of near silence, shorter than a pause): the lips are shut
+    there (bilabial /p/, /b/; other stops are told apart by no cue this simple, and close
+    too)."""
+    fps = FRAMES_PER_SECOND
+    quiet = level < reference - STOP_QUIET_DB
+    shut = np.zeros(len(level), bool)
+    min_gap = int(round(STOP_GAP_S * fps))
+    max_gap = int(round(PAUSE_S * fps))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    for start, end in edges.reshape(-1, 2):
+        if start == 0 or end >= len(level) - 1 or not min_gap <= end - start < max_gap:
+            continue
+        floor = float(level[start:end].mean())
+        burst = level[end : end + 2].max() - floor
+        if burst >= STOP_BURST_DB and voicing[end] < STOP_MAX_VOICING:
+            shut[start:end] = True
+    return shut
+
+
 def articulate(wav: np.ndarray) -> np.ndarray:
     """Mouth parameters of ``wav`` (float32 mono 16 kHz) as ``(T, 4)`` float32, see
     :data:`COLUMNS`; ``T = ceil(len(wav) / 160)`` (at least 1)."""
@@ -173,6 +201,7 @@ def articulate(wav: np.ndarray) -> np.ndarray:
         opening = np.concatenate([opening[lead:], np.repeat(opening[-1:], lead)])
     opening = np.clip((opening - REST_OPENING) / (1.0 - REST_OPENING), 0.0, 1.0)
     opening[_pause_mask(silent, fps)] = 0.0
+    opening[_stop_closures(level, raw["voicing"], reference)] = 0.0
 
     weight = loudness * voicing
     spread_raw = (2.0 * f2_front - 1.0) * weight

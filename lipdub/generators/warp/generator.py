@@ -15,6 +15,7 @@ from lipdub.errors import InputError
 from lipdub.faces.regions import FaceRegions
 from lipdub.generators.warp.articulation import OPENING, SPREAD
 from lipdub.generators.warp.interior import paint_cavity
+from lipdub.generators.warp.mouth_bank import MouthBank
 from lipdub.generators.warp.shape import SMOOTH_WEIGHTS, MouthPose, ShapeParams, build_mesh
 from lipdub.generators.warp.warp import warp_region
 from lipdub.types import Box, GeneratorInput, Patch
@@ -59,6 +60,7 @@ def render_mouth(
     pose: MouthPose,
     params: ShapeParams | None = None,
     teeth: bool = True,
+    bank: MouthBank | None = None,
 ) -> Patch:
     """A patch of ``frame`` around the lower face with the mouth moved to ``pose``.
 
@@ -94,9 +96,7 @@ def render_mouth(
         smooth_sigma=SMOOTH_SIGMA * mesh.axes.height,
     )
     source_crop = frame[box[1] : box[3], box[0] : box[2]]
-    crop = paint_cavity(
-        crop, mesh, np.array(box[:2], np.float32), teeth=teeth, source_crop=source_crop
-    )
+    crop = paint_cavity(crop, mesh, np.array(box[:2], np.float32), teeth, source_crop, bank)
     return Patch(image=crop, box=box, match_color=False)
 
 
@@ -126,6 +126,10 @@ class WarpGenerator(Generator):
             0.6, ge=0.0, le=1.0, description="Chin drop as a share of the lower lip's drop."
         )
         teeth: bool = Field(True, description="Paint a hint of teeth in an open mouth.")
+        strength: float = Field(1.0, ge=0.0, le=2.0, description="Scales the lip movement.")
+        real_mouth: bool = Field(
+            True, description="Use real mouth interiors from open-mouth frames of the shot."
+        )
 
     options: Options
 
@@ -142,10 +146,19 @@ class WarpGenerator(Generator):
         super().__init__(None, device, precision, options, **values)
         self.params = ShapeParams(max_gap=self.options.max_opening, jaw_share=self.options.jaw)
         self.teeth = self.options.teeth
+        self.bank = MouthBank() if self.options.real_mouth else None
+
+    def begin_shot(self, shot: int, faces: Sequence[Any]) -> None:
+        """Choose the shot's open-mouth frames whose interiors the bank keeps."""
+        if self.bank is not None:
+            self.bank.begin_shot(faces)
 
     def generate(self, items: Sequence[GeneratorInput]) -> list[Patch]:
         """One patch per item: the lower face of ``item.frame`` moved to its audio's pose."""
         patches = []
+        if self.bank is not None:
+            for item in items:
+                self.bank.observe(item.frame, item.face)
         for item in items:
             frame = item.frame
             regions = item.face.regions
@@ -155,5 +168,6 @@ class WarpGenerator(Generator):
                 patches.append(Patch(image, box, False, redrawn=False, note="no landmarks"))
                 continue
             pose = pose_from_audio(item.audio)
-            patches.append(render_mouth(frame, regions, pose, self.params, self.teeth))
+            pose = MouthPose(min(pose.opening * self.options.strength, 1.0), pose.spread)
+            patches.append(render_mouth(frame, regions, pose, self.params, self.teeth, self.bank))
         return patches

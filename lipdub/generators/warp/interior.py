@@ -1,7 +1,11 @@
-"""Painting the inside of an open mouth: a dark, slightly red cavity with a hint of teeth.
+"""The inside of an open mouth: a real interior from the shot where there is one, else a
+painted dark, slightly red cavity with a hint of teeth.
 
-Colours come from the face itself (the lips for the cavity, the brightest skin for the teeth
-level), so the painted mouth follows the shot's lighting. Edges are anti-aliased.
+With a :class:`~lipdub.generators.warp.mouth_bank.MouthBank`, the real mouth of the shot that
+best matches the target's opening and width is placed over the cavity (see
+:mod:`~lipdub.generators.warp.mouth_bank`). Painted colours come from the face itself (the lips
+for the cavity, the brightest skin for the teeth level), so the painted mouth follows the
+shot's lighting. Edges are anti-aliased.
 """
 
 from __future__ import annotations
@@ -9,6 +13,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
+from lipdub.generators.warp.mouth_bank import MouthBank, mouth_anchor, place, shape_of
 from lipdub.generators.warp.shape import SPOKES, MouthMesh
 
 #: Supersampling factor for the cavity's edge coverage.
@@ -102,13 +107,15 @@ def paint_cavity(
     offset: np.ndarray,
     teeth: bool = True,
     source_crop: np.ndarray | None = None,
+    bank: MouthBank | None = None,
 ) -> np.ndarray:
     """``crop`` (RGB uint8, its top-left pixel at frame position ``offset``) with the mouth
     opening of ``mesh`` painted in.
 
     With ``source_crop`` (the unwarped source pixels of the same box), where the source mouth
     was open the real mouth interior just under the upper lip (upper teeth, which move with
-    the head, not the jaw) is kept instead of synthetic teeth.
+    the head, not the jaw) is kept instead of synthetic teeth. With ``bank``, its best match
+    replaces the painting wherever the real mouth it came from was open.
     """
     polygon = mesh.cavity_polygon() - offset
     height_px = mesh.axes.height
@@ -160,6 +167,15 @@ def paint_cavity(
             paint = paint + real_weight[..., None] * (real - paint)
         paint = paint + weight[..., None] * (colour - paint)
 
+    entry = None
+    if bank is not None:
+        inner = mesh.ring(0, "source")
+        entry = bank.best(shape_of(mesh.ring(0), mesh.axes), mouth_anchor(inner), height_px)
+    if entry is not None:
+        real, opening = place(entry, mesh.axes, mesh.ring(0), offset + corner, shape_hw)
+        valid = _soft_inside(opening, shape_hw, height_px)
+        paint = paint + valid[..., None] * (real - paint)
+
     blur = max(0.35, 0.004 * height_px)
     alpha = cv2.GaussianBlur(alpha, (0, 0), blur)[..., None]
     out = crop.copy()
@@ -197,3 +213,14 @@ def _source_interior(
     kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
     weight = cv2.GaussianBlur(cv2.erode(inside, kernel), (0, 0), 0.5 * margin)
     return real, weight
+
+
+def _soft_inside(polygon: np.ndarray, shape_hw: tuple[int, int], height_px: float) -> np.ndarray:
+    """Coverage of ``polygon``, kept clear of its edge (landmark contours are not pixel-exact)
+    and faded in."""
+    canvas = np.zeros(shape_hw, np.uint8)
+    cv2.fillPoly(canvas, [np.round(polygon * 16).astype(np.int32)], 255, cv2.LINE_AA, 4)
+    inside = canvas.astype(np.float32) / 255.0
+    margin = max(1, int(round(0.008 * height_px)))
+    kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (2 * margin + 1, 2 * margin + 1))
+    return cv2.GaussianBlur(cv2.erode(inside, kernel), (0, 0), 0.5 * margin)

@@ -32,16 +32,27 @@ def backward_affines(
     draw it: not when the target triangle has (almost) no area or is flipped."""
     tri_target = target[triangles].astype(np.float64)  # (n, 3, 2)
     tri_source = source[triangles].astype(np.float64)
-    ones = np.ones(tri_target.shape[:2] + (1,))
-    homogeneous = np.concatenate([tri_target, ones], axis=2)  # (n, 3, 3) rows = points
     area = _signed_area(tri_target)
     source_area = _signed_area(tri_source)
     flipped = area * source_area < 0
     drawable = (np.abs(area) > _MIN_AREA) & ~flipped
-    homogeneous[~drawable] = np.eye(3)
-    # Solve homogeneous @ A^T = source for A (3 equations per coordinate).
-    affine_t = np.linalg.solve(homogeneous, np.where(drawable[:, None, None], tri_source, 0.0))
-    return np.transpose(affine_t, (0, 2, 1)).astype(np.float32), drawable
+    # The affine maps target vertex k to source vertex k. In coordinates relative to vertex
+    # 0 it is the 2x2 matrix M with M @ [e1 e2] = [f1 f2] (e, f: target, source edges), so
+    # M = [f1 f2] @ inv([e1 e2]), written out (a closed form: no per-triangle solver).
+    e1, e2 = tri_target[:, 1] - tri_target[:, 0], tri_target[:, 2] - tri_target[:, 0]
+    f1, f2 = tri_source[:, 1] - tri_source[:, 0], tri_source[:, 2] - tri_source[:, 0]
+    det = e1[:, 0] * e2[:, 1] - e1[:, 1] * e2[:, 0]
+    inv_det = np.where(drawable, 1.0 / np.where(drawable, det, 1.0), 0.0)
+    inverse = (
+        np.stack([np.stack([e2[:, 1], -e2[:, 0]], -1), np.stack([-e1[:, 1], e1[:, 0]], -1)], -2)
+        * inv_det[:, None, None]
+    )  # rows: the inverse of [e1 e2]
+    edges = np.stack([f1, f2], -1)  # (n, 2, 2), columns f1 f2
+    linear = edges @ inverse
+    offset = tri_source[:, 0] - np.einsum("nij,nj->ni", linear, tri_target[:, 0])
+    affines = np.concatenate([linear, offset[:, :, None]], axis=2)
+    affines[~drawable] = 0.0
+    return affines.astype(np.float32), drawable
 
 
 def triangle_index_map(
@@ -55,6 +66,27 @@ def triangle_index_map(
     for number in np.flatnonzero(drawable):
         cv2.fillConvexPoly(index_map, fixed[triangles[number]], int(number), cv2.LINE_8, _SHIFT)
     return index_map
+
+
+#: Blurs wider than this (sigma, pixels) run on a grid this many times coarser per sigma.
+_FULL_RES_SIGMA = 3.0
+
+
+def smooth_blur(field: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of a smooth float32 ``field`` with ``sigma`` pixels, at a cost that does
+    not grow with ``sigma``: wide blurs run on a coarser grid (each cell at most
+    ``sigma / _FULL_RES_SIGMA`` pixels) and are interpolated back."""
+    step = int(sigma // _FULL_RES_SIGMA)
+    height, width = field.shape
+    if step < 2 or min(height, width) < 4 * step:
+        return cv2.GaussianBlur(field, (0, 0), sigma)
+    small_size = (max(1, round(width / step)), max(1, round(height / step)))
+    small = cv2.resize(field, small_size, interpolation=cv2.INTER_AREA)
+    scale = width / small_size[0]
+    # Area-averaging already blurs by about a box of one cell (variance cell^2 / 12).
+    small_sigma = float(np.sqrt(max(sigma**2 - scale**2 / 12.0, 0.25))) / scale
+    small = cv2.GaussianBlur(small, (0, 0), small_sigma)
+    return cv2.resize(small, (width, height), interpolation=cv2.INTER_LINEAR)
 
 
 def warp_region(
@@ -76,20 +108,24 @@ def warp_region(
     affines, drawable = backward_affines(source, target, triangles)
     index_map = triangle_index_map(target, triangles, drawable, box)
     x1, y1, x2, y2 = box
-    ys, xs = np.mgrid[y1:y2, x1:x2].astype(np.float32)
-    inside = index_map >= 0
-    chosen = affines[index_map[inside]]  # (n, 2, 3)
-    px, py = xs[inside], ys[inside]
-    map_x, map_y = xs.copy(), ys.copy()
-    map_x[inside] = chosen[:, 0, 0] * px + chosen[:, 0, 1] * py + chosen[:, 0, 2]
-    map_y[inside] = chosen[:, 1, 0] * px + chosen[:, 1, 1] * py + chosen[:, 1, 2]
+    xs = np.arange(x1, x2, dtype=np.float32)[None, :]
+    ys = np.arange(y1, y2, dtype=np.float32)[:, None]
+    # Per triangle the displacement (A - I) p + b; one extra all-zero row for pixels outside
+    # every triangle (index -1 picks it), so the whole box is computed without masking.
+    moves = affines.astype(np.float32).copy()
+    moves[:, 0, 0] -= 1.0
+    moves[:, 1, 1] -= 1.0
+    moves = np.concatenate([moves, np.zeros((1, 2, 3), np.float32)]).reshape(-1, 6)
+    index = np.where(index_map >= 0, index_map, len(affines))
+    coefficient = [np.take(moves[:, k], index) for k in range(6)]
+    dx = coefficient[0] * xs + coefficient[1] * ys + coefficient[2]
+    dy = coefficient[3] * xs + coefficient[4] * ys + coefficient[5]
     if smooth_sigma > 0 and smooth_weights is not None:
-        dx, dy = map_x - xs, map_y - ys
-        weight = np.zeros(index_map.shape, np.float32)
-        weight[inside] = smooth_weights[index_map[inside]]
-        weight = cv2.GaussianBlur(weight, (0, 0), smooth_sigma) * inside
+        inside = index_map >= 0
+        weights = np.append(np.asarray(smooth_weights, np.float32), np.float32(0.0))
+        weight = smooth_blur(np.take(weights, index), smooth_sigma) * inside
         for field in (dx, dy):
-            field += weight * (cv2.GaussianBlur(field, (0, 0), smooth_sigma) - field)
-        map_x, map_y = xs + dx, ys + dy
+            field += weight * (smooth_blur(field, smooth_sigma) - field)
+    map_x, map_y = dx + xs, dy + ys
     warped = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return warped, index_map

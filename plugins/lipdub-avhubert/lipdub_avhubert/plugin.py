@@ -16,14 +16,15 @@ LICENCE = (
 )
 
 
-def _spec(name: str, path: str, size: int, what: str) -> WeightSpec:
-    # Not on Hugging Face and no digests are published: `lipdub models pull` fetches the
-    # plain address and checks the (approximate) size only, and says so.
+def _spec(name: str, path: str, what: str) -> WeightSpec:
+    # Not on Hugging Face, and neither digests nor sizes are published: `lipdub models pull`
+    # fetches the plain address and checks that a file arrived (loading then checks that it is
+    # an AV-HuBERT), and says so.
     return WeightSpec(
         name=name,
         filename=path.rsplit("/", 1)[-1],
         sha256="",
-        size=size,
+        size=0,
         repos=(),
         description=what,
         licence=LICENCE,
@@ -37,13 +38,11 @@ WEIGHT_SPECS = (
     _spec(
         "avhubert-large",
         "lrs3_vox/clean-pretrain/large_vox_iter5.pt",
-        1_900_000_000,
         "AV-HuBERT Large pre-trained on LRS3 + VoxCeleb2 (the paper's metrics)",
     ),
     _spec(
         "avhubert-base",
         "lrs3_vox/clean-pretrain/base_vox_iter5.pt",
-        600_000_000,
         "AV-HuBERT Base pre-trained on LRS3 + VoxCeleb2",
     ),
 )

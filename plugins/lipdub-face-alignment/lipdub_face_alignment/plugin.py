@@ -17,6 +17,7 @@ def register_face_trackers(register: Callable[[type], None]) -> None:
 
 @hookimpl
 def register_weights(register: Callable[[Any], None]) -> None:
-    from lipdub_face_alignment.weights import S3FD
+    from lipdub_face_alignment.weights import FAN, S3FD
 
-    register(S3FD)
+    for spec in (S3FD, *FAN.values()):
+        register(spec)

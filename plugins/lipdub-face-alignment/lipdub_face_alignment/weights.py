@@ -24,14 +24,31 @@ S3FD = WeightSpec(
     used_by=("face-alignment",),
 )
 
-#: FAN landmark models by the tracker's ``landmark_model`` option. Their source publishes
-#: only the first 10 hex digits of the SHA-256 (in the file name) and no Hugging Face copy,
-#: so they are not pull-able: face-alignment's own cache or a copy in lipdub's is used.
-FAN_FILES = {
-    "2d": "2DFAN4-11f355bf06.pth.tar",
-    "2.5d": "3DFAN4-7835d9f11d.pth.tar",
-}
 FAN_SOURCE = "https://www.adrianbulat.com/downloads/python-fan/"
+
+
+def _fan(name: str, filename: str, what: str) -> WeightSpec:
+    # The source publishes the first 10 hex digits of the SHA-256 in the file name (torch
+    # hub's convention, which face-alignment checks too) and no size: a pull checks those.
+    return WeightSpec(
+        name=name,
+        filename=filename,
+        sha256=filename.rsplit("-", 1)[1].split(".", 1)[0],
+        size=0,
+        repos=(),
+        description=what,
+        licence="BSD-3-Clause (face-alignment); check the source before commercial use",
+        used_by=("face-alignment",),
+        urls=(FAN_SOURCE + filename,),
+    )
+
+
+#: FAN landmark models by the tracker's ``landmark_model`` option.
+FAN = {
+    "2d": _fan("fan-2d", "2DFAN4-11f355bf06.pth.tar", "FAN 2D 68-point landmarks (2DFAN4)"),
+    "2.5d": _fan("fan-2.5d", "3DFAN4-7835d9f11d.pth.tar", "FAN 2.5D 68-point landmarks"),
+}
+FAN_FILES = {model: spec.filename for model, spec in FAN.items()}
 
 
 def torch_hub_checkpoints() -> Path:
@@ -68,11 +85,11 @@ def detector_path() -> Path:
 
 def landmark_path(model: str) -> Path:
     """The local FAN file for ``model`` (a key of :data:`FAN_FILES`)."""
-    filename = FAN_FILES[model]
-    path = _first_file(filename)
+    spec = FAN[model]
+    path = _first_file(spec.filename)
     if path is None:
         raise WeightsMissingError(
-            f"the face-alignment tracker needs {filename} (not pull-able): download "
-            f"{FAN_SOURCE}{filename} and copy it to {_models_dir() / filename}"
+            f"the face-alignment tracker needs {spec.filename}: run `lipdub models pull "
+            f"{spec.name}` while online, or copy it to {_models_dir() / spec.filename}"
         )
     return path

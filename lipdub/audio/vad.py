@@ -1,0 +1,201 @@
+"""Voice activity: per 10 ms of audio, the probability that someone is speaking.
+
+Two detectors, both offline and weight-download-free:
+
+* ``silero``: the Silero VAD network that ships inside the ``silero-vad`` pip package (its
+  bundled TorchScript file; needs torch, not torchaudio). Robust to music and noise.
+* ``energy``: a signal-processing detector: the speech-band power above a running noise
+  floor (per frequency, low percentile over a few seconds), weighted by periodicity and
+  with a short hangover. Good on clean speech and stationary noise; it hears loud music as
+  speech.
+
+``both`` hears speech only where both do (it finds pauses under music, where ``energy`` hears
+speech). ``auto`` is ``energy``: the network does not hear singing, shouting or synthetic
+voices as speech, and a pause found by mistake would shut a mouth that should move, which is
+worse than a pause missed (today's behaviour). Row ``j`` of every
+result describes the time ``j / 100`` s; there are ``ceil(len(wav) / 160)`` rows (at least 1).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+from scipy.ndimage import maximum_filter1d, uniform_filter1d
+
+from lipdub.errors import InputError
+
+SAMPLE_RATE = 16000
+FRAMES_PER_SECOND = 100.0
+HOP = SAMPLE_RATE // int(FRAMES_PER_SECOND)
+METHODS = ("auto", "silero", "energy", "both")
+#: A row is speech when its probability reaches this.
+THRESHOLD = 0.5
+#: Rows this far (dB) below the loudest are silence for every detector.
+SILENCE_DB = 40.0
+
+# -- energy detector ----------------------------------------------------------------------
+_WINDOW = 400
+_FFT = 512
+#: The noise floor is this percentile of each frequency's power over :data:`_FLOOR_S`.
+_FLOOR_PERCENTILE = 10.0
+_FLOOR_S = 3.0
+#: Speech-band SNR (dB) at which the energy detector says 0.5, and the width of its ramp.
+_SNR_MID_DB = -1.0
+_SNR_SPAN_DB = 4.0
+#: Anything this far below the loudest row (dB) is silence, whatever the floor says.
+_RELATIVE_FLOOR_DB = 40.0
+#: Hangover: a speech decision is held this long after the last speech row (seconds).
+_HANGOVER_S = 0.05
+#: Audio whose loud and quiet rows (95th and 5th percentile level) are closer than this (dB)
+#: has no pause in it: a short or steady voice, all speech (the floor would be the voice),
+#: when it is louder than :data:`_STEADY_VOICE_DBFS` (RMS; quieter steady audio is noise).
+_MIN_DYNAMIC_DB = 15.0
+_STEADY_VOICE_DBFS = -50.0
+
+# -- silero -------------------------------------------------------------------------------
+_SILERO_CHUNK = 512
+
+
+def rows_for(n_samples: int) -> int:
+    """Rows of a result for ``n_samples`` of 16 kHz audio."""
+    return max(1, int(np.ceil(n_samples / HOP)))
+
+
+def silero_available() -> bool:
+    """Whether the ``silero-vad`` package (and torch) can be imported."""
+    return all(importlib.util.find_spec(name) is not None for name in ("silero_vad", "torch"))
+
+
+def _samples(wav: np.ndarray) -> np.ndarray:
+    samples = np.asarray(wav, np.float32).reshape(-1)
+    if not np.all(np.isfinite(samples)):
+        raise InputError("the driving audio contains NaN or infinite samples")
+    return samples
+
+
+def energy_probability(wav: np.ndarray) -> np.ndarray:
+    """Speech probability per 10 ms row from band power over a running noise floor."""
+    samples = _samples(wav)
+    count = rows_for(len(samples))
+    padded = np.zeros(count * HOP + _WINDOW, np.float32)
+    padded[_WINDOW // 2 : _WINDOW // 2 + len(samples)] = samples
+    index = np.arange(count)[:, None] * HOP + np.arange(_WINDOW)[None, :]
+    frames = padded[index] * np.hanning(_WINDOW).astype(np.float32)
+    power = np.abs(np.fft.rfft(frames, n=_FFT, axis=1)) ** 2
+    freqs = np.fft.rfftfreq(_FFT, 1.0 / SAMPLE_RATE)
+    band = (freqs >= 200.0) & (freqs < 4000.0)
+    power = power[:, band].astype(np.float64) + 1e-12
+    level = 10.0 * np.log10(power.sum(axis=1))
+    audible = level[level >= -75.0]
+    if audible.size and np.percentile(audible, 95) - np.percentile(audible, 5) < _MIN_DYNAMIC_DB:
+        rms_dbfs = 10.0 * np.log10(float(np.mean(samples.astype(np.float64) ** 2)) + 1e-20)
+        steady = np.full(count, 1.0 if rms_dbfs > _STEADY_VOICE_DBFS else 0.0, np.float32)
+        steady[level < -75.0] = 0.0
+        return steady
+    # A power spectrum bin of noise is exponentially distributed: its mean is the 10th
+    # percentile over -ln(0.9).
+    floor = _running_floor(power) / -np.log(1.0 - _FLOOR_PERCENTILE / 100.0)
+    excess = np.maximum(power - floor, 0.0).sum(axis=1)
+    snr_db = 10.0 * np.log10(excess / floor.sum(axis=1) + 1e-6)
+    probability = 1.0 / (1.0 + np.exp(-(snr_db - _SNR_MID_DB) / (_SNR_SPAN_DB / 4.0)))
+    probability[level < level.max() - _RELATIVE_FLOOR_DB] = 0.0
+    probability[level < -75.0] = 0.0
+    # Smooth over 30 ms, then hold speech briefly after it ends (word-final consonants).
+    probability = uniform_filter1d(probability, 3, mode="nearest")
+    hold = int(round(_HANGOVER_S * FRAMES_PER_SECOND))
+    held = maximum_filter1d(probability, 2 * hold + 1, origin=hold, mode="nearest")
+    return np.maximum(probability, 0.9 * held).astype(np.float32)
+
+
+def _running_floor(power: np.ndarray) -> np.ndarray:
+    """Per row and frequency, a low percentile of the power over the surrounding seconds
+    (computed every half second and interpolated)."""
+    count = len(power)
+    span = int(_FLOOR_S * FRAMES_PER_SECOND)
+    step = int(0.5 * FRAMES_PER_SECOND)
+    centres = np.arange(0, count, step)
+    floors = []
+    for centre in centres:
+        lo, hi = max(0, centre - span // 2), min(count, centre + span // 2 + 1)
+        floors.append(np.percentile(power[lo:hi], _FLOOR_PERCENTILE, axis=0))
+    if len(centres) == 1:
+        return np.repeat(floors[0][None], count, axis=0)
+    table = np.log(np.stack(floors))
+    rows = np.arange(count)
+    return np.exp(
+        np.stack([np.interp(rows, centres, table[:, k]) for k in range(table.shape[1])], 1)
+    )
+
+
+@lru_cache(maxsize=1)
+def _silero_model() -> Any:
+    from silero_vad import load_silero_vad
+
+    return load_silero_vad()
+
+
+def silero_probability(wav: np.ndarray) -> np.ndarray:
+    """Speech probability per 10 ms row from the Silero VAD network (32 ms chunks)."""
+    if not silero_available():
+        raise InputError("VAD 'silero' needs the silero-vad package: pip install silero-vad")
+    import torch
+
+    samples = _samples(wav)
+    count = rows_for(len(samples))
+    chunks = int(np.ceil(len(samples) / _SILERO_CHUNK)) or 1
+    padded = np.zeros(chunks * _SILERO_CHUNK, np.float32)
+    padded[: len(samples)] = samples
+    model = _silero_model()
+    model.reset_states()
+    values = np.empty(chunks, np.float32)
+    with torch.inference_mode():
+        tensor = torch.from_numpy(padded)
+        for k in range(chunks):
+            chunk = tensor[k * _SILERO_CHUNK : (k + 1) * _SILERO_CHUNK]
+            values[k] = float(model(chunk, SAMPLE_RATE))
+    model.reset_states()
+    # Chunk k covers rows whose time lies in [k * 32 ms, (k + 1) * 32 ms).
+    rows = np.minimum((np.arange(count) * HOP) // _SILERO_CHUNK, chunks - 1)
+    return values[rows]
+
+
+def speech_probability(wav: np.ndarray, method: str = "auto") -> np.ndarray:
+    """Per 10 ms row of ``wav`` (float32 mono 16 kHz), the probability of speech in
+    ``[0, 1]`` (float32) by ``method`` (see :data:`METHODS`)."""
+    if method not in METHODS:
+        raise InputError(f"unknown VAD {method!r} (choose from {', '.join(METHODS)})")
+    if method == "auto":
+        method = "energy"
+    if method == "silero":
+        probability = silero_probability(wav)
+    elif method == "both":
+        probability = np.minimum(silero_probability(wav), energy_probability(wav))
+    else:
+        probability = energy_probability(wav)
+    probability[silent_rows(wav)] = 0.0
+    return probability
+
+
+def silent_rows(wav: np.ndarray) -> np.ndarray:
+    """Rows (10 ms, not overlapping) more than :data:`SILENCE_DB` below the loudest row:
+    nobody speaks there, whatever a detector's hangover says."""
+    samples = _samples(wav)
+    count = rows_for(len(samples))
+    padded = np.zeros(count * HOP, np.float32)
+    padded[: len(samples)] = samples
+    level = 10.0 * np.log10((padded.reshape(count, HOP).astype(np.float64) ** 2).mean(1) + 1e-12)
+    return level < level.max() - SILENCE_DB
+
+
+def pauses(
+    probability: np.ndarray, min_pause_s: float, threshold: float = THRESHOLD
+) -> list[tuple[int, int]]:
+    """Runs of rows ``[start, end)`` below ``threshold`` lasting at least ``min_pause_s``."""
+    quiet = np.asarray(probability) < threshold
+    min_rows = max(1, int(round(min_pause_s * FRAMES_PER_SECOND)))
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    runs = edges.reshape(-1, 2)
+    return [(int(a), int(b)) for a, b in runs if b - a >= min_rows]

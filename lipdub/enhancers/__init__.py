@@ -1,0 +1,1 @@
+"""Face restorers (``--enhancer``): GFPGAN, CodeFormer, GPEN and RestoreFormer as ONNX."""

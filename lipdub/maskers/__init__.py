@@ -1,0 +1,1 @@
+"""Maskers (``--masker``): where the redrawn face may show, from ONNX segmentation models."""

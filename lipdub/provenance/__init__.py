@@ -1,0 +1,1 @@
+"""Provenance: C2PA manifest, invisible watermark and tags on every dub; ``lipdub verify``."""

@@ -9,6 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lipdub.media.audio import write_wav  # noqa: F401 - the tests import it from here
+
 
 @pytest.fixture(autouse=True)
 def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
@@ -42,19 +44,6 @@ def run_ffmpeg(*args: str) -> None:
         check=True,
         capture_output=True,
     )
-
-
-def write_wav(path: Path, samples: np.ndarray, rate: int = 16000) -> Path:
-    """Write float samples in [-1, 1] as a 16-bit mono WAV."""
-    import wave
-
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(pcm.tobytes())
-    return path
 
 
 def speech_like(seconds: float, rate: int = 16000, seed: int = 0) -> np.ndarray:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import numpy as np
 
@@ -45,3 +46,16 @@ def load_audio(
     np.nan_to_num(wav, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
     np.clip(wav, -1.0, 1.0, out=wav)
     return wav
+
+
+def write_wav(path: str | os.PathLike[str], samples: np.ndarray, rate: int = 16000) -> Path:
+    """Write float mono ``samples`` in [-1, 1] as a 16-bit PCM WAV at ``rate``; the path."""
+    import wave
+
+    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
+    with wave.open(os.fspath(path), "wb") as handle:
+        handle.setnchannels(1)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes(pcm.tobytes())
+    return Path(path)

@@ -19,7 +19,7 @@ import numpy as np
 from lipdub import defaults
 from lipdub.blenders.box import clip_patch
 from lipdub.components import Blender
-from lipdub.media.audio import load_audio
+from lipdub.media.audio import load_audio, write_wav
 from lipdub.pipeline.fit import FitPolicy
 from lipdub.pipeline.request import DubRequest, DubSummary
 from lipdub.types import Face, Patch
@@ -92,7 +92,7 @@ def preview(request: DubRequest, progress: Any, notify: Any = None) -> DubSummar
     components = components_for(request, choice.name)
     components.blender = OutlinedBlender(components.blender)  # type: ignore[assignment]
     with tempfile.TemporaryDirectory(prefix="lipdub-preview-") as folder:
-        clip = _write_wav(Path(folder) / "preview.wav", wav, rate)
+        clip = write_wav(Path(folder) / "preview.wav", wav, rate)
         short = dataclasses.replace(
             request,
             audio=clip,
@@ -104,15 +104,3 @@ def preview(request: DubRequest, progress: Any, notify: Any = None) -> DubSummar
             return dub(short, progress, components=components, notify=notify)
         finally:
             components.close()
-
-
-def _write_wav(path: Path, samples: np.ndarray, rate: int) -> Path:
-    import wave
-
-    pcm = (np.clip(samples, -1, 1) * 32767).astype("<i2")
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(1)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes(pcm.tobytes())
-    return path

@@ -1,13 +1,14 @@
 """Finding the watermark in a video: per-frame correlations summed over the time code.
 
-Every frame with a face gives its correlations with all patterns
+Every frame with a face gives its correlations with the slot patterns
 (:func:`lipdub.provenance.watermark.correlate`). The detector does not know where the
-excerpt starts, so it sums them under the time code at each of its phases. Each pattern's
-noise level is the spread of its sums over the phases (at all but one phase the mark does
-not line up, so they hold only the picture's and the encoder's noise), which turns the sums
-into one z-score per code bit. The phase whose known bits (pilot and tool id) agree best
-wins; their combined z-score is the confidence. The payload is the lipdub codeword (any
-version) that matches the bits best, reported when it beats the runner-up clearly.
+excerpt starts, so at each phase of the time code it multiplies them by the chips and adds
+each slot's value to the code bit the schedule (:func:`~lipdub.provenance.watermark.slot_bits`)
+puts there at that phase. Each bit's noise level is what is left of its values once its
+mean is taken out (:func:`bit_sums`), which turns the sums into one z-score per code bit.
+The phase whose known bits (pilot and tool id) agree best wins; their combined z-score is
+the confidence. The payload is the lipdub codeword (any version) that matches the bits
+best, reported when it beats the runner-up clearly.
 """
 
 from __future__ import annotations
@@ -28,8 +29,6 @@ FOUND_Z = 5.0
 PAYLOAD_MARGIN = 3.0
 #: Fewest frames with a face worth looking at.
 MIN_FRAMES = 8
-#: Median of a chi-square variable with one degree of freedom (robust noise estimate).
-_CHI2_MEDIAN = 0.4549
 
 
 @dataclass
@@ -62,7 +61,7 @@ class Detector:
     """Collects frames (:meth:`add`), then says whether they carry lipdub's mark."""
 
     def __init__(self) -> None:
-        self.overlap = np.zeros((marks.CODE_BITS, marks.CODE_BITS), np.float64)
+        self.overlaps: list[np.ndarray] = []
         self.values: list[np.ndarray] = []
         self.indices: list[int] = []
 
@@ -76,7 +75,7 @@ class Detector:
         if found is None:
             return False
         self.values.append(found.values.astype(np.float64))
-        self.overlap += found.overlap
+        self.overlaps.append(found.overlap.astype(np.float64))
         self.indices.append(index)
         return True
 
@@ -87,34 +86,69 @@ class Detector:
         values = np.stack(self.values)
         values -= values.mean(axis=0)
         indices = np.asarray(self.indices)
-        sums = np.stack([marks.chips(indices, phase) @ values for phase in range(marks.PERIOD)])
-        noise = np.sqrt(np.median(sums**2, axis=0) / _CHI2_MEDIAN)
+        stats = [bit_sums(values, indices, phase) for phase in range(marks.PERIOD)]
+        sums = np.stack([total for total, _ in stats])
+        noise = np.stack([spread for _, spread in stats])
         soft = sums / np.maximum(noise, 1e-12)
         known = codes.known_signs()
         agreement = soft[:, : len(known)] @ known / np.sqrt(len(known))
         phase = int(np.argmax(agreement))
         confidence = float(agreement[phase])
         found = bool(confidence >= FOUND_Z)
-        text = read_payload(sums, phase, self.overlap) if found else None
+        text = None
+        if found:
+            overlap = self._bit_overlap(indices, phase)
+            text = read_payload(sums[phase], noise[phase], overlap)
         return MarkReport(found, confidence, self.frames, text, phase)
 
+    def _bit_overlap(self, indices: np.ndarray, phase: int) -> np.ndarray:
+        """How much each pair of code bits' patterns overlapped, summed over the frames
+        that carried them together at ``phase``."""
+        bits = marks.slot_bits(indices, phase)
+        overlap = np.zeros((marks.CODE_BITS, marks.CODE_BITS), np.float64)
+        np.add.at(overlap, (bits[:, :, None], bits[:, None, :]), np.stack(self.overlaps))
+        return overlap
 
-def read_payload(sums: np.ndarray, phase: int, overlap: np.ndarray) -> codes.Payload | None:
-    """The payload of the lipdub codeword that best explains the sums (phases x code bits)
-    at ``phase``, when it beats the runner-up clearly.
+
+def bit_sums(values: np.ndarray, indices: np.ndarray, phase: int) -> tuple[np.ndarray, np.ndarray]:
+    """Each code bit's chip-signed sum of the slot values (``frames x SLOTS``, mean removed)
+    at ``phase``, and its noise level (standard deviation).
+
+    The values are first summed over each chip (its frames carry the same bits, and the
+    picture's noise is alike in neighbouring frames). The noise is what is left of those
+    chip sums once each bit's mean is taken out (pooled over the slots, corrected for the
+    means fitted). At a wrong phase the misplaced mark counts as noise too, so only the
+    phase that lines up gives high z-scores."""
+    signed = values * marks.chips(indices, phase)[:, None]
+    chip = (np.asarray(indices) + phase) // marks.SEGMENT
+    first, block = np.unique(chip, return_index=True, return_inverse=True)[1:]
+    per_chip = np.zeros((len(first), signed.shape[1]), np.float64)
+    np.add.at(per_chip, block, signed)
+    bits = marks.slot_bits(np.asarray(indices)[first], phase)
+    counts = np.bincount(bits.ravel(), minlength=marks.CODE_BITS).astype(np.float64)
+    sums = np.bincount(bits.ravel(), per_chip.ravel(), minlength=marks.CODE_BITS)
+    residual = per_chip - (sums / np.maximum(counts, 1.0))[bits]
+    freedom = max(residual.size - int(np.count_nonzero(counts)), 1)
+    variance = float(np.sum(residual**2)) / freedom
+    return sums, np.sqrt(variance * counts)
+
+
+def read_payload(sums: np.ndarray, noise: np.ndarray, overlap: np.ndarray) -> codes.Payload | None:
+    """The payload of the lipdub codeword that best explains the bit sums (with their
+    ``noise`` levels), when it beats the runner-up clearly.
 
     The patterns overlap on a face (``overlap``, their summed products under the mask and
     weights), so codeword ``s`` shows up as ``a * overlap @ s``: the best codeword maximises
-    ``s @ sums / sqrt(s @ overlap @ s)`` (the likelihood ratio). The margin's noise is the
-    spread of the same difference over the other phases."""
+    ``s @ sums / sqrt(s @ overlap @ s)`` (the likelihood ratio). The margin, the difference
+    of the two best scores, counts when it is ``PAYLOAD_MARGIN`` times its noise."""
     book = _codebook()
     energy = np.sqrt(np.maximum(np.einsum("ij,jk,ik->i", book, overlap, book), 1e-12))
-    scores = (book @ sums[phase]) / energy
+    scores = (book @ sums) / energy
     order = np.argsort(scores)
     first, second = order[-1], order[-2]
-    difference = sums @ (book[first] / energy[first] - book[second] / energy[second])
-    spread = float(np.sqrt(np.median(difference**2) / _CHI2_MEDIAN))
-    if difference[phase] < PAYLOAD_MARGIN * max(spread, 1e-12):
+    weights = book[first] / energy[first] - book[second] / energy[second]
+    spread = float(np.sqrt(np.sum((weights * noise) ** 2)))
+    if scores[first] - scores[second] < PAYLOAD_MARGIN * max(spread, 1e-12):
         return None
     return codes.decode((book[first] > 0).astype(np.uint8))
 

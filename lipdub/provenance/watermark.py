@@ -4,11 +4,15 @@ The mark is a smooth pseudo-random luma pattern defined in *face coordinates* (o
 bottom of the nose, x along the eye line, unit = the distance between the eyes), so it
 scales, shifts and rolls with the face and survives resizing. It is added, weighted by the
 lower-face mask the blender redraws (minus the lips), in small blobs (:func:`support`) with
-an RMS of about 2.5 grey levels over the masked face. Each code
-bit (a pilot that is always 1, then :mod:`lipdub.provenance.payload`'s bits) is one pattern,
-added with sign +1 or -1. The whole mark flips sign in time after a fixed +-1 *time code*
-(an m-sequence of :data:`SEGMENT`-frame chips), so the picture itself, which hardly changes
-from frame to frame in face coordinates, cancels out of the correlation.
+an RMS of about :data:`AMPLITUDE` grey levels over the masked face. The blobs leave room for
+only a few independent patterns, so the code bits (a pilot that is always 1, then
+:mod:`lipdub.provenance.payload`'s bits) are spread over time: each frame carries
+:data:`SLOTS` of them, one per *slot* pattern, added with sign +1 or -1, after a fixed
+schedule (:func:`slot_bits`) indexed by the frame's position in the time code, so the
+detector finds the schedule again with the code's offset. The whole mark also flips sign in
+time after a fixed +-1 *time code* (an m-sequence of :data:`SEGMENT`-frame chips), so the
+picture itself, which hardly changes from frame to frame in face coordinates, cancels out of
+the correlation.
 
 Detection is blind (no original needed): the face is found again, the luma's local detail
 (the frame minus its blur, weighted by its inverse local variance) is resampled into face
@@ -34,7 +38,8 @@ U_RANGE = (-1.25, 1.25)
 V_RANGE = (-0.35, 1.45)
 #: Canvas size (rows, columns) over that window.
 CANVAS = (72, 100)
-#: One pattern is embedded per code bit (``CODE_BITS``: pilot, payload, CRC).
+#: Patterns (code bits) each frame carries; the ``CODE_BITS`` bits take turns in them.
+SLOTS = 4
 #: Seed of the pattern set and time code (fixed: it is what makes a mark lipdub's).
 SEED = 0x11D0B
 #: Correlation length of the patterns, in canvas pixels.
@@ -65,7 +70,7 @@ def m_sequence(length: int = 5, taps: tuple[int, ...] = (5, 3)) -> np.ndarray:
     return np.where(np.array(out) > 0, 1.0, -1.0).astype(np.float32)
 
 
-#: The +-1 chips of the time code; chip ``n`` covers frames ``n*SEGMENT ... n*SEGMENT+3``.
+#: The +-1 chips of the time code; chip ``n`` covers frames ``n*SEGMENT`` to ``(n+1)*SEGMENT-1``.
 TIME_CODE = m_sequence()
 #: Frames after which the time code repeats.
 PERIOD = SEGMENT * len(TIME_CODE)
@@ -74,6 +79,14 @@ PERIOD = SEGMENT * len(TIME_CODE)
 def chips(indices: np.ndarray, phase: int = 0) -> np.ndarray:
     """The time-code sign of each frame index (shifted by ``phase`` frames)."""
     return TIME_CODE[((np.asarray(indices) + phase) // SEGMENT) % len(TIME_CODE)]
+
+
+def slot_bits(indices: np.ndarray, phase: int = 0) -> np.ndarray:
+    """Which code bit each slot of each frame index carries (shifted by ``phase`` frames),
+    ``(frames, SLOTS)`` int: the bits in turn, ``SLOTS`` per chip of the time code, starting
+    again every :data:`PERIOD` frames (so the offset that aligns the code aligns these too)."""
+    chip = ((np.asarray(indices, np.int64).reshape(-1) + phase) // SEGMENT) % len(TIME_CODE)
+    return (chip[:, None] * SLOTS + np.arange(SLOTS)) % CODE_BITS
 
 
 @functools.cache
@@ -92,10 +105,10 @@ def support() -> np.ndarray:
 
 @functools.cache
 def patterns() -> np.ndarray:
-    """``(CODE_BITS, rows, cols)`` float32 patterns: band-limited noise on :func:`support`,
+    """``(SLOTS, rows, cols)`` float32 patterns: band-limited noise on :func:`support`,
     orthonormalised (each has unit RMS and no pattern leaks into another's correlation)."""
     rng = np.random.default_rng(SEED)
-    count = CODE_BITS
+    count = SLOTS
     noise = rng.standard_normal((count, *CANVAS)).astype(np.float32)
     bands = np.empty_like(noise)
     for k in range(count):
@@ -171,14 +184,15 @@ class Embedder:
     def __init__(self, code: np.ndarray, amplitude: float = AMPLITUDE) -> None:
         if len(code) != CODE_BITS:
             raise ValueError(f"a mark carries {CODE_BITS} code bits, got {len(code)}")
-        bank = patterns()[:CODE_BITS]
-        self.canvas = np.tensordot(code_signs(code), bank, axes=1).astype(np.float32)
+        signs = code_signs(code)[slot_bits(np.arange(PERIOD))] * chips(np.arange(PERIOD))[:, None]
+        #: The signed pattern of each position in the time code, ``(PERIOD, rows, cols)``.
+        self.canvases = np.tensordot(signs, patterns(), axes=1).astype(np.float32)
         self.amplitude = float(amplitude)
 
-    def _scaled(self, mask: np.ndarray) -> np.ndarray:
-        """The pattern under ``mask``, scaled to an RMS of ``amplitude`` over the masked
-        face (where the mask is over 1/2), its peaks kept within :data:`PEAK`."""
-        pattern = self.canvas * mask
+    def _scaled(self, mask: np.ndarray, index: int) -> np.ndarray:
+        """Frame ``index``'s pattern under ``mask``, scaled to an RMS of ``amplitude`` over
+        the masked face (where the mask is over 1/2), its peaks kept within :data:`PEAK`."""
+        pattern = self.canvases[index % PERIOD] * mask
         inside = mask > 0.5
         rms = float(np.sqrt(np.mean(pattern[inside] ** 2))) if inside.any() else 0.0
         peak = float(np.max(np.abs(pattern)))
@@ -198,7 +212,7 @@ class Embedder:
         if roi is None:
             return frame
         x1, y1, x2, y2 = roi
-        pattern = self._scaled(canvas_mask(regions, matrix)) * float(chips([index])[0])
+        pattern = self._scaled(canvas_mask(regions, matrix), index)
         shifted = matrix.copy()
         shifted[:, 2] -= (x1, y1)
         delta = cv2.warpAffine(pattern, shifted, (x2 - x1, y2 - y1), flags=cv2.INTER_LINEAR)
@@ -227,7 +241,7 @@ class FrameCorrelation:
 
 
 def correlate(frame: np.ndarray, regions: FaceRegions | None) -> FrameCorrelation | None:
-    """One frame's correlation with every pattern (``CODE_BITS`` values, not yet multiplied
+    """One frame's correlation with every slot pattern (``SLOTS`` values, not yet multiplied
     by the time code); None when the frame has no usable face."""
     if regions is None or not regions.is_finite():
         return None

@@ -90,6 +90,14 @@ class FaceTracker(Component):
     def detect(self, frame: np.ndarray) -> list[Face]:
         """All faces in ``frame`` (RGB uint8 ``(H, W, 3)``), unsmoothed."""
 
+    #: Most frames the first pass hands to :meth:`detect_batch` at once (1: one by one).
+    frames_per_batch: int = 1
+
+    def detect_batch(self, frames: Sequence[np.ndarray]) -> list[list[Face]]:
+        """:meth:`detect` of each of ``frames`` (consecutive, one shot, one size) in turn.
+        Optional: a tracker that is faster on several frames at once overrides it."""
+        return [self.detect(frame) for frame in frames]
+
     def reset(self) -> None:  # noqa: B027 - optional hook
         """Forget temporal state: called at every shot cut. Optional."""
 

@@ -9,7 +9,8 @@ contract:
   edge and with read-only frames;
 - generators return one patch per input, each an RGB uint8 image of its box's size, and leave
   the input frames alone;
-- trackers return faces whose boxes are sane and whose named regions lie inside the frame;
+- trackers return faces whose boxes are sane and whose named regions lie inside the frame,
+  and ``detect_batch`` finds what ``detect`` finds frame by frame;
 - extractors return ``(frames, dim)`` float32 at their declared frame rate.
 """
 
@@ -30,6 +31,8 @@ FRAME_HW = (160, 200)
 FRAME_COUNT_SLACK = 2
 #: Regions may reach this far (pixels) past the frame edge (rounding).
 EDGE_SLACK = 0.5
+#: ``detect_batch`` boxes and regions may differ from ``detect``'s by this many pixels.
+BATCH_SLACK = 0.5
 
 
 def _expect(condition: bool, message: str) -> None:
@@ -193,6 +196,7 @@ def check_tracker(tracker: FaceTracker, frames: Iterable[np.ndarray]) -> int:
     named regions (when given) inside the frame; ``reset`` and ``close`` work. Returns how
     many faces with regions were seen (so a test can require some)."""
     what = f"tracker {tracker.name!r}"
+    frames = list(frames)
     with_regions = 0
     for number, frame in enumerate(frames):
         height, width = frame.shape[:2]
@@ -217,8 +221,38 @@ def check_tracker(tracker: FaceTracker, frames: Iterable[np.ndarray]) -> int:
             _expect(bool(inside), f"{what}: frame {number}: regions reach outside the "
                     f"{width}x{height} frame")  # fmt: skip
         tracker.reset()
+    check_tracker_batch(tracker, frames)
     tracker.close()
     return with_regions
+
+
+def check_tracker_batch(tracker: FaceTracker, frames: Sequence[np.ndarray]) -> None:
+    """``detect_batch`` on two frames of one size finds what ``detect`` on each in turn
+    finds (after a ``reset``): as many faces, boxes and regions within
+    :data:`BATCH_SLACK` pixels (batched networks round differently)."""
+    what = f"tracker {tracker.name!r}"
+    frames = [frame for frame in frames if frame.shape == frames[0].shape][:2]
+    single = [tracker.detect(frame) for frame in frames]
+    tracker.reset()
+    batched = tracker.detect_batch(frames)
+    tracker.reset()
+    _expect(
+        isinstance(batched, list) and len(batched) == len(frames),
+        f"{what}: detect_batch of {len(frames)} frames returned {len(batched)} lists",
+    )
+    for number, (alone, together) in enumerate(zip(single, batched, strict=True)):
+        _expect(len(alone) == len(together), f"{what}: frame {number}: detect found "
+                f"{len(alone)} faces, detect_batch {len(together)}")  # fmt: skip
+        for one, other in zip(alone, together, strict=True):
+            _expect(
+                np.allclose(one.box, other.box, atol=BATCH_SLACK),
+                f"{what}: frame {number}: detect_batch box {other.box} != {one.box}",
+            )
+            if one.regions is not None:
+                same = other.regions is not None and np.allclose(
+                    one.regions.points, other.regions.points, atol=BATCH_SLACK
+                )
+                _expect(same, f"{what}: frame {number}: detect_batch regions differ")
 
 
 def check_extractor(extractor: AudioExtractor) -> None:

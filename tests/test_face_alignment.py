@@ -59,14 +59,19 @@ def weights_home(seeded_weights: Path, tmp_path: Path, monkeypatch: pytest.Monke
 
 @pytest.fixture
 def stand_in_detector(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """S3FD replaced by a fixed box (seeded S3FD finds nothing); counts the calls."""
+    """S3FD (one frame or a batch) replaced by a fixed box (seeded S3FD finds nothing);
+    counts the frames it saw."""
     calls: list[int] = []
 
     def boxes(self, frame):
         calls.append(1)
         return [(STAND_IN_BOX, 0.99)]
 
+    def batch(self, frames):
+        return [boxes(self, frame) for frame in frames]
+
     monkeypatch.setattr(FaceAlignmentTracker, "detector_boxes", boxes)
+    monkeypatch.setattr(FaceAlignmentTracker, "detector_boxes_batch", batch)
     return calls
 
 
@@ -253,3 +258,53 @@ def test_preprocess_with_the_face_alignment_tracker(
     assert main([*args, "--tracker", "face-alignment"]) == 0
     (clip,) = json.loads((data / "manifest.json").read_text())["clips"]
     assert clip["faces"] == clip["frames"] == 30 and len(seen) >= 30
+
+
+@pytest.mark.slow
+def test_detect_batch_runs_s3fd_once_on_the_due_frames(
+    weights_home: Path, stand_in_detector: list[int], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    batches: list[int] = []
+
+    def boxes(self, frames):
+        batches.append(len(frames))
+        return [[(STAND_IN_BOX, 0.99)] for _ in frames]
+
+    monkeypatch.setattr(FaceAlignmentTracker, "detector_boxes_batch", boxes)
+    tracker = FaceAlignmentTracker(device="cpu", flip_input=False, detect_every=2)
+    frame = astronaut_face(256)
+    batched = tracker.detect_batch([frame] * 3)
+    assert batches == [2] and not stand_in_detector  # frames 0 and 2 in one S3FD pass
+    tracker.reset()
+    alone = [tracker.detect(frame) for _ in range(3)]
+    for one, other in zip(alone, batched, strict=True):
+        assert np.allclose(one[0].regions.points, other[0].regions.points, atol=0.5)
+
+
+def test_first_pass_groups_frames_within_shots() -> None:
+    from lipdub.components import FaceTracker
+    from lipdub.pipeline.analysis import detect
+
+    class Grouped(FaceTracker):
+        name = "grouped"
+        frames_per_batch = 3
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.calls: list[object] = []
+
+        def detect(self, frame):
+            return [Face(box=(10.0, 10.0, 50.0, 50.0))]
+
+        def detect_batch(self, frames):
+            self.calls.append(len(frames))
+            return super().detect_batch(frames)
+
+        def reset(self) -> None:
+            self.calls.append("reset")
+
+    dark, bright = np.full((64, 64, 3), 20, np.uint8), np.full((64, 64, 3), 230, np.uint8)
+    tracker = Grouped()
+    found = detect([dark] * 4 + [bright] * 2, tracker, fps=2.0)  # shots of 1 frame+
+    assert found.shots == [0, 0, 0, 0, 1, 1] and all(len(f) == 1 for f in found.faces)
+    assert tracker.calls == ["reset", 3, 1, "reset", 2]  # the cut ends the first group

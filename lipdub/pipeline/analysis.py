@@ -175,6 +175,18 @@ def detect(
     appearances: list[list[np.ndarray]] = []
     shot = -1
     width = height = 0
+    group: list[np.ndarray] = []  # frames of the current shot not yet given to the tracker
+    group_size = max(1, int(getattr(tracker, "frames_per_batch", 1)))
+
+    def flush() -> None:
+        for frame, found in zip(group, tracker.detect_batch(group), strict=True):
+            appearances.append([appearance_of(frame, face) for face in found])
+            if not keep_landmarks:
+                found = [_without_landmarks(face) for face in found]
+            detections.append(found)
+        group.clear()
+        progress("analyse", len(detections), total)
+
     iterator = iter(frames)
     while True:
         with timer("decode"):
@@ -183,16 +195,18 @@ def detect(
             break
         height, width = frame.shape[:2]
         with timer("detect"):
-            if detector.push(frame) or shot < 0:
+            if detector.push(frame) or shot < 0:  # a cut: finish the last shot's frames
+                if group:
+                    flush()
                 shot += 1
                 tracker.reset()
-            found = tracker.detect(frame)
-            appearances.append([appearance_of(frame, face) for face in found])
-            if not keep_landmarks:
-                found = [_without_landmarks(face) for face in found]
-            detections.append(found)
+            group.append(frame)
+            if len(group) >= group_size:
+                flush()
         shots.append(shot)
-        progress("analyse", len(shots), total)
+    with timer("detect"):
+        if group:
+            flush()
     return Detections(shots, detections, appearances, width, height)
 
 

@@ -23,7 +23,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from scipy.ndimage import maximum_filter1d, uniform_filter1d
 
 from lipdub.errors import InputError
 
@@ -78,6 +77,8 @@ def _samples(wav: np.ndarray) -> np.ndarray:
 
 def energy_probability(wav: np.ndarray) -> np.ndarray:
     """Speech probability per 10 ms row from band power over a running noise floor."""
+    from scipy.ndimage import maximum_filter1d, uniform_filter1d  # not at CLI start-up
+
     samples = _samples(wav)
     count = rows_for(len(samples))
     padded = np.zeros(count * HOP + _WINDOW, np.float32)

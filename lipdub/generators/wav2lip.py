@@ -44,29 +44,36 @@ def crop_face(frame: np.ndarray, box: tuple[int, int, int, int]) -> np.ndarray:
     return resized[:, :, ::-1]
 
 
-def face_tensor(faces_bgr: np.ndarray) -> torch.Tensor:
-    """``(B, 96, 96, 3)`` uint8 BGR faces -> ``(B, 6, 96, 96)`` float: masked copy + reference."""
-    import torch
-
-    reference = torch.from_numpy(np.ascontiguousarray(faces_bgr)).permute(0, 3, 1, 2).float()
-    reference = reference / 255.0
-    masked = reference.clone()
+def face_input(faces_bgr: np.ndarray) -> np.ndarray:
+    """``(B, 96, 96, 3)`` uint8 BGR faces -> ``(B, 6, 96, 96)`` float32: masked + reference."""
+    reference = faces_bgr.astype(np.float32).transpose(0, 3, 1, 2) / 255.0
+    masked = reference.copy()
     masked[:, :, FACE_SIZE // 2 :] = 0.0
-    return torch.cat((masked, reference), dim=1)
+    return np.ascontiguousarray(np.concatenate([masked, reference], axis=1))
 
 
-def patch_images(output: torch.Tensor, boxes: Sequence[tuple[int, int, int, int]]) -> list[Patch]:
-    """Network output ``(B, 3, 96, 96)`` in [0, 1] (BGR) -> RGB patches resized to their boxes."""
+def face_tensor(faces_bgr: np.ndarray) -> torch.Tensor:
+    """:func:`face_input` as a torch tensor."""
     import torch
 
-    images = output.float().clamp(0.0, 1.0).mul(255.0).round().to(torch.uint8)
-    images = images.permute(0, 2, 3, 1).cpu().numpy()[:, :, :, ::-1]
+    return torch.from_numpy(face_input(faces_bgr))
+
+
+def patches_from(output: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -> list[Patch]:
+    """Network output ``(B, 3, 96, 96)`` BGR in ``[0, 1]`` -> RGB patches at their boxes."""
+    images = np.round(np.clip(output, 0.0, 1.0) * 255.0).astype(np.uint8)
+    images = images.transpose(0, 2, 3, 1)[:, :, :, ::-1]
     patches = []
     for image, box in zip(images, boxes, strict=True):
         x1, y1, x2, y2 = box
         resized = cv2.resize(np.ascontiguousarray(image), (x2 - x1, y2 - y1))
         patches.append(Patch(image=resized.reshape(y2 - y1, x2 - x1, 3), box=box))
     return patches
+
+
+def patch_images(output: torch.Tensor, boxes: Sequence[tuple[int, int, int, int]]) -> list[Patch]:
+    """:func:`patches_from` of a torch output (any dtype or device)."""
+    return patches_from(output.detach().float().cpu().numpy(), boxes)
 
 
 class Wav2LipGenerator(Generator):

@@ -18,26 +18,17 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any, ClassVar
 
-import cv2
 import numpy as np
 
 from lipdub.components import Generator
 from lipdub.errors import InputError
-from lipdub.generators.wav2lip import FACE_SIZE, crop_face
+from lipdub.generators.wav2lip import crop_face, face_input, patches_from
 from lipdub.hookspecs import hookimpl
 from lipdub.onnx.session import InputSpec, OnnxModel, open_model
 from lipdub.types import GeneratorInput, Patch
 
 AUDIO_NAMES = ("mel_spectrogram", "source", "audio", "mel")
 FACE_NAMES = ("video_frames", "target", "face", "faces")
-
-
-def face_input(faces_bgr: np.ndarray) -> np.ndarray:
-    """``(B, 96, 96, 3)`` uint8 BGR faces -> ``(B, 6, 96, 96)`` float32: masked + reference."""
-    reference = faces_bgr.astype(np.float32).transpose(0, 3, 1, 2) / 255.0
-    masked = reference.copy()
-    masked[:, :, FACE_SIZE // 2 :] = 0.0
-    return np.ascontiguousarray(np.concatenate([masked, reference], axis=1))
 
 
 class Wav2LipOnnxGenerator(Generator):
@@ -108,18 +99,6 @@ class Wav2LipOnnxGenerator(Generator):
 
     def close(self) -> None:
         self._model = None
-
-
-def patches_from(output: np.ndarray, boxes: Sequence[tuple[int, int, int, int]]) -> list[Patch]:
-    """Network output ``(B, 3, 96, 96)`` BGR in ``[0, 1]`` -> RGB patches at their boxes."""
-    images = np.round(np.clip(output, 0.0, 1.0) * 255.0).astype(np.uint8)
-    images = images.transpose(0, 2, 3, 1)[:, :, :, ::-1]
-    patches = []
-    for image, box in zip(images, boxes, strict=True):
-        x1, y1, x2, y2 = box
-        resized = cv2.resize(np.ascontiguousarray(image), (x2 - x1, y2 - y1))
-        patches.append(Patch(image=resized.reshape(y2 - y1, x2 - x1, 3), box=box))
-    return patches
 
 
 @hookimpl

@@ -203,15 +203,10 @@ class Embedder:
     def embed(self, frame: np.ndarray, regions: FaceRegions | None, index: int) -> np.ndarray:
         """``frame`` (RGB uint8; changed in place when writable) with the mark added to the
         lower face of ``regions`` as frame ``index`` of the dub; unchanged without a face."""
-        if regions is None or not regions.is_finite():
+        placed = face_placement(regions, frame.shape[:2])
+        if placed is None:
             return frame
-        matrix = face_frame(regions)
-        if matrix is None:
-            return frame
-        roi = _roi(matrix, *frame.shape[:2])
-        if roi is None:
-            return frame
-        x1, y1, x2, y2 = roi
+        matrix, (x1, y1, x2, y2) = placed
         pattern = self._scaled(canvas_mask(regions, matrix), index)
         shifted = matrix.copy()
         shifted[:, 2] -= (x1, y1)
@@ -222,6 +217,20 @@ class Embedder:
         mixed = region.astype(np.float32) + delta[..., None]
         region[...] = np.clip(mixed + 0.5, 0, 255).astype(np.uint8)
         return frame
+
+
+def face_placement(
+    regions: FaceRegions | None, shape_hw: tuple[int, int]
+) -> tuple[np.ndarray, tuple[int, int, int, int]] | None:
+    """The face's canvas-to-frame matrix and the frame area the mark covers; None without a
+    usable face (shared by embedding and detection, so both see the same place)."""
+    if regions is None or not regions.is_finite():
+        return None
+    matrix = face_frame(regions)
+    if matrix is None:
+        return None
+    roi = _roi(matrix, *shape_hw)
+    return None if roi is None else (matrix, roi)
 
 
 def luma(rgb: np.ndarray) -> np.ndarray:
@@ -243,15 +252,10 @@ class FrameCorrelation:
 def correlate(frame: np.ndarray, regions: FaceRegions | None) -> FrameCorrelation | None:
     """One frame's correlation with every slot pattern (``SLOTS`` values, not yet multiplied
     by the time code); None when the frame has no usable face."""
-    if regions is None or not regions.is_finite():
+    placed = face_placement(regions, frame.shape[:2])
+    if placed is None:
         return None
-    matrix = face_frame(regions)
-    if matrix is None:
-        return None
-    roi = _roi(matrix, *frame.shape[:2])
-    if roi is None:
-        return None
-    x1, y1, x2, y2 = roi
+    matrix, (x1, y1, x2, y2) = placed
     y = luma(frame[y1:y2, x1:x2])
     eye_distance = float(np.hypot(matrix[0, 0], matrix[1, 0])) * CANVAS[1] / np.ptp(U_RANGE)
     sigma = max(DETAIL_SIGMA * eye_distance, 1.0)

@@ -1,29 +1,33 @@
-"""The watermark's payload: lipdub's id and version, with a check, as code bits.
+"""The watermark's payload: lipdub's version as a long code word of +-1 chips.
 
-Code bits, in order: a pilot bit (always 1), a 16-bit tool id (``LD``), the version as
-major (4 bits), minor (6) and patch (6), and a CRC-8 of those 32 bits: 41 bits. The pilot
-and the id are known to the detector (its sync part); the CRC checks the rest.
+The version (major 4 bits, minor 6, patch 6: 16 bits) picks one word of a binary linear
+code of length :data:`CODE_BITS`, one bit per slot of the watermark's time-code period, plus
+a fixed offset. Both the code and the offset are drawn from a generator seeded with the
+tool id (ASCII ``LD``), so they are what makes a mark lipdub's: the detector looks for every
+word of this code at once, and the one it finds is both the proof and the version. Every
+bit of the period helps find the mark *and* read the version (a few sync bits plus a
+short version field would spend most of the mark on sync and leave the version weak), and
+any two words differ in at least :data:`MIN_DISTANCE` bits, so the version is read as
+reliably as the mark is found.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
 
 from lipdub import __version__
 
-#: The tool id carried by every lipdub mark: ASCII "LD".
+#: The tool id carried by every lipdub mark (ASCII "LD"); it seeds the code.
 TOOL_ID = 0x4C44
-ID_BITS = 16
 VERSION_FIELDS = (4, 6, 6)
-CRC_BITS = 8
-PAYLOAD_BITS = ID_BITS + sum(VERSION_FIELDS)
-#: Pilot + payload + CRC.
-CODE_BITS = 1 + PAYLOAD_BITS + CRC_BITS
-#: Bits the detector knows in advance: the pilot and the tool id.
-KNOWN_BITS = 1 + ID_BITS
-_CRC_POLY = 0x07
+VERSION_BITS = sum(VERSION_FIELDS)
+#: Length of a code word: one bit per slot of the time-code period (4 slots x 31 chips).
+CODE_BITS = 124
+#: Fewest bits in which two code words differ (checked by the tests).
+MIN_DISTANCE = 37
 
 
 @dataclass(frozen=True)
@@ -42,24 +46,13 @@ class Payload:
         return ".".join(str(part) for part in self.version)
 
 
-def _to_bits(value: int, count: int) -> list[int]:
-    return [(value >> (count - 1 - i)) & 1 for i in range(count)]
-
-
-def _from_bits(bits: np.ndarray) -> int:
-    value = 0
-    for bit in bits:
-        value = (value << 1) | int(bit)
-    return value
-
-
-def crc8(bits: list[int] | np.ndarray) -> list[int]:
-    """CRC-8 (polynomial 0x07, initial 0) of a bit string, as 8 bits."""
-    register = 0
-    for bit in bits:
-        top = ((register >> 7) & 1) ^ int(bit)
-        register = ((register << 1) & 0xFF) ^ (_CRC_POLY if top else 0)
-    return _to_bits(register, CRC_BITS)
+@functools.cache
+def _code() -> tuple[np.ndarray, np.ndarray]:
+    """The code's generator matrix ``(CODE_BITS, VERSION_BITS)`` and offset (uint8)."""
+    rng = np.random.default_rng(TOOL_ID)
+    generator = rng.integers(0, 2, (CODE_BITS, VERSION_BITS), dtype=np.uint8)
+    offset = rng.integers(0, 2, CODE_BITS, dtype=np.uint8)
+    return generator, offset
 
 
 def parse_version(text: str = __version__) -> tuple[int, int, int]:
@@ -75,46 +68,50 @@ def parse_version(text: str = __version__) -> tuple[int, int, int]:
     return major, minor, patch
 
 
+def version_number(version: tuple[int, int, int]) -> int:
+    """The 16-bit number of a version (major, minor and patch side by side)."""
+    number = 0
+    for part, width in zip(version, VERSION_FIELDS, strict=True):
+        number = (number << width) | part
+    return number
+
+
+def version_of(number: int) -> tuple[int, int, int]:
+    """The version of a 16-bit number (inverse of :func:`version_number`)."""
+    parts = []
+    for width in reversed(VERSION_FIELDS):
+        parts.append(number & (2**width - 1))
+        number >>= width
+    major, minor, patch = reversed(parts)
+    return major, minor, patch
+
+
+def _words(numbers: np.ndarray) -> np.ndarray:
+    """The code words (uint8 bits, one row each) of version numbers."""
+    generator, offset = _code()
+    shifts = np.arange(VERSION_BITS - 1, -1, -1)
+    bits = ((np.asarray(numbers, np.int64)[:, None] >> shifts) & 1).astype(np.int64)
+    return ((bits @ generator.T.astype(np.int64) + offset) % 2).astype(np.uint8)
+
+
 def encode(version: str = __version__) -> np.ndarray:
-    """The code bits (uint8) of lipdub's mark for ``version``."""
-    bits = _to_bits(TOOL_ID, ID_BITS)
-    for part, width in zip(parse_version(version), VERSION_FIELDS, strict=True):
-        bits += _to_bits(part, width)
-    return np.array([1, *bits, *crc8(bits)], np.uint8)
+    """The code word (uint8 bits) of lipdub's mark for ``version``."""
+    return _words(np.array([version_number(parse_version(version))]))[0]
+
+
+@functools.cache
+def all_codewords() -> np.ndarray:
+    """The code words of every version the fields hold, ``(2**16, CODE_BITS)`` uint8, row
+    ``n`` for version number ``n``."""
+    words = _words(np.arange(2**VERSION_BITS))
+    words.setflags(write=False)
+    return words
 
 
 def decode(code: np.ndarray) -> Payload | None:
-    """The payload of decoded code bits, or None when the pilot or the CRC is wrong."""
+    """The payload of a code word, or None when the bits are no word of lipdub's code."""
     code = np.asarray(code, np.uint8)
-    if len(code) != CODE_BITS or code[0] != 1:
+    if code.shape != (CODE_BITS,):
         return None
-    bits = code[1 : 1 + PAYLOAD_BITS]
-    if crc8(bits) != [int(bit) for bit in code[1 + PAYLOAD_BITS :]]:
-        return None
-    tool_id = _from_bits(bits[:ID_BITS])
-    parts, start = [], ID_BITS
-    for width in VERSION_FIELDS:
-        parts.append(_from_bits(bits[start : start + width]))
-        start += width
-    return Payload(tool_id, (parts[0], parts[1], parts[2]))
-
-
-def known_signs() -> np.ndarray:
-    """+-1 of the bits the detector knows in advance (pilot and tool id)."""
-    return np.where(encode()[:KNOWN_BITS] > 0, 1.0, -1.0)
-
-
-def all_codewords() -> np.ndarray:
-    """The code bits of lipdub's mark for every version the fields hold, ``(2**16, 41)``."""
-    version_bits = sum(VERSION_FIELDS)
-    values = np.arange(2**version_bits, dtype=np.int64)
-    version = (values[:, None] >> np.arange(version_bits - 1, -1, -1)) & 1
-    tool = np.broadcast_to(np.array(_to_bits(TOOL_ID, ID_BITS)), (len(values), ID_BITS))
-    bits = np.concatenate([tool, version], axis=1).astype(np.uint8)
-    register = np.zeros(len(values), np.int64)
-    for column in bits.T:
-        top = ((register >> 7) & 1) ^ column
-        register = ((register << 1) & 0xFF) ^ np.where(top > 0, _CRC_POLY, 0)
-    crc = (register[:, None] >> np.arange(CRC_BITS - 1, -1, -1)) & 1
-    pilot = np.ones((len(values), 1), np.uint8)
-    return np.concatenate([pilot, bits, crc.astype(np.uint8)], axis=1)
+    matches = np.flatnonzero((all_codewords() == code).all(axis=1))
+    return Payload(TOOL_ID, version_of(int(matches[0]))) if len(matches) else None

@@ -5,11 +5,12 @@ bottom of the nose, x along the eye line, unit = the distance between the eyes),
 scales, shifts and rolls with the face and survives resizing. It is added, weighted by the
 lower-face mask the blender redraws (minus the lips), in small blobs (:func:`support`) with
 an RMS of about :data:`AMPLITUDE` grey levels over the masked face. The blobs leave room for
-only a few independent patterns, so the code bits (a pilot that is always 1, then
-:mod:`lipdub.provenance.payload`'s bits) are spread over time: each frame carries
+only a few independent patterns, so the bits of the code word
+(:mod:`lipdub.provenance.payload`) are spread over time: each frame carries
 :data:`SLOTS` of them, one per *slot* pattern, added with sign +1 or -1, after a fixed
-schedule (:func:`slot_bits`) indexed by the frame's position in the time code, so the
-detector finds the schedule again with the code's offset. The whole mark also flips sign in
+schedule (:func:`slot_bits`: one bit per slot of the time code's period) indexed by the
+frame's position in the time code, so the detector finds the schedule again with the
+code's offset. The whole mark also flips sign in
 time after a fixed +-1 *time code* (an m-sequence of :data:`SEGMENT`-frame chips), so the
 picture itself, which hardly changes from frame to frame in face coordinates, cancels out of
 the correlation.
@@ -48,7 +49,7 @@ PATTERN_SIGMA = 2.2
 SUPPORT = 0.1
 BLOB_SIGMA = 3.0
 #: RMS amplitude of the mark over the masked face, in grey levels, and its largest change.
-AMPLITUDE = 2.5
+AMPLITUDE = 3.0
 PEAK = 24.0
 #: Blur (in eye distances) whose difference with the frame is the detail detection reads.
 DETAIL_SIGMA = 3 * PATTERN_SIGMA * (U_RANGE[1] - U_RANGE[0]) / CANVAS[1]
@@ -89,24 +90,54 @@ def slot_bits(indices: np.ndarray, phase: int = 0) -> np.ndarray:
     return (chip[:, None] * SLOTS + np.arange(SLOTS)) % CODE_BITS
 
 
+#: Where a frontal face's mark goes in face coordinates (eye distances): the lower face, an
+#: ellipse (centre, radii) cut off above ``BAND_TOP``, minus the lips and their margin.
+FACE_ELLIPSE = ((0.05, 0.1), (0.95, 0.95))
+LIPS_ELLIPSE = ((0.05, 0.15), (0.64, 0.55))
+BAND_TOP = 0.1
+
+
+@functools.cache
+def typical_mask() -> np.ndarray:
+    """:func:`canvas_mask` of a typical frontal face (float32 ``[0, 1]``), the band under
+    and beside the lips: where the patterns are placed and made orthogonal, so that they
+    stay independent where the mark really goes."""
+    rows, cols = CANVAS
+    u = U_RANGE[0] + (np.arange(cols) + 0.5) * np.ptp(U_RANGE) / cols
+    v = V_RANGE[0] + (np.arange(rows) + 0.5) * np.ptp(V_RANGE) / rows
+    uu, vv = np.meshgrid(u, v)
+
+    def inside(ellipse: tuple[tuple[float, float], tuple[float, float]]) -> np.ndarray:
+        (cu, cv), (ru, rv) = ellipse
+        return ((uu - cu) / ru) ** 2 + ((vv - cv) / rv) ** 2 <= 1.0
+
+    band = inside(FACE_ELLIPSE) & ~inside(LIPS_ELLIPSE) & (vv >= BAND_TOP)
+    mask = cv2.GaussianBlur(band.astype(np.float32), (0, 0), 1.5)
+    mask.setflags(write=False)
+    return mask
+
+
 @functools.cache
 def support() -> np.ndarray:
     """Where on the canvas the mark may be (float32 ``[0, 1]``): smooth blobs covering
-    :data:`SUPPORT` of it. Concentrating the same energy in fewer places gives a stronger
-    mark there, which survives re-encoding far better (small changes fall in the encoder's
-    dead zone and vanish), and the detector reads no noise from the places in between."""
+    :data:`SUPPORT` of the typical mask's band. Concentrating the same energy in fewer
+    places gives a stronger mark there, which survives re-encoding far better (small
+    changes fall in the encoder's dead zone and vanish), and the detector reads no noise
+    from the places in between."""
+    band = typical_mask()
     if SUPPORT >= 1.0:
-        return np.ones(CANVAS, np.float32)
+        return band.copy()
     rng = np.random.default_rng(SEED + 1)
     field = cv2.GaussianBlur(rng.standard_normal(CANVAS).astype(np.float32), (0, 0), BLOB_SIGMA)
-    level = float(np.quantile(field, 1.0 - SUPPORT))
-    return np.clip((field - level) / (0.25 * float(field.std())), 0.0, 1.0)
+    level = float(np.quantile(field[band > 0.5], 1.0 - SUPPORT))
+    return np.clip((field - level) / (0.25 * float(field.std())), 0.0, 1.0) * band
 
 
 @functools.cache
 def patterns() -> np.ndarray:
     """``(SLOTS, rows, cols)`` float32 patterns: band-limited noise on :func:`support`,
-    orthonormalised (each has unit RMS and no pattern leaks into another's correlation)."""
+    orthonormalised over the typical mask (each has unit RMS there and no pattern leaks
+    into another's correlation on a typical face)."""
     rng = np.random.default_rng(SEED)
     count = SLOTS
     noise = rng.standard_normal((count, *CANVAS)).astype(np.float32)
@@ -115,8 +146,11 @@ def patterns() -> np.ndarray:
         low = cv2.GaussianBlur(noise[k], (0, 0), PATTERN_SIGMA)
         bands[k] = low - cv2.GaussianBlur(low, (0, 0), 3 * PATTERN_SIGMA)
     bands *= support()
-    flat, _ = np.linalg.qr(bands.reshape(count, -1).T.astype(np.float64))
-    bank = (flat.T * np.sqrt(flat.shape[0])).reshape(count, *CANVAS).astype(np.float32)
+    weight = np.sqrt(typical_mask()).reshape(-1, 1).astype(np.float64)
+    flat, _ = np.linalg.qr(bands.reshape(count, -1).T.astype(np.float64) * weight)
+    flat /= np.maximum(weight, 1e-3)
+    bank = (flat.T * np.sqrt(flat.shape[0])).reshape(count, *CANVAS)
+    bank = (bank * support()).astype(np.float32)
     bank.setflags(write=False)
     return bank
 
@@ -179,7 +213,7 @@ def code_signs(bits: np.ndarray) -> np.ndarray:
 
 
 class Embedder:
-    """Adds the mark carrying ``code`` (``CODE_BITS`` bits, pilot first) to frames."""
+    """Adds the mark carrying ``code`` (a code word of ``CODE_BITS`` bits) to frames."""
 
     def __init__(self, code: np.ndarray, amplitude: float = AMPLITUDE) -> None:
         if len(code) != CODE_BITS:

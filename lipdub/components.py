@@ -101,6 +101,14 @@ class FaceTracker(Component):
     def reset(self) -> None:  # noqa: B027 - optional hook
         """Forget temporal state: called at every shot cut. Optional."""
 
+    def identity(self) -> str:
+        """What decides the faces this tracker finds: its class, name and options (the
+        analysis cache's key). Optional: a tracker with weight files adds them."""
+        kind = type(self)
+        return f"{kind.__module__}.{kind.__qualname__}:{self.name}:" + (
+            self.options.model_dump_json()
+        )
+
 
 class Generator(Component):
     """Redraws the lower face of a batch of faces to match their audio windows."""

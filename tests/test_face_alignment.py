@@ -125,6 +125,20 @@ def test_missing_fan_names_its_file(weights_home: Path) -> None:
         FaceAlignmentTracker(device="cpu").load()
 
 
+def test_other_weights_make_another_analysis_cache_key(weights_home: Path, tmp_path: Path) -> None:
+    from lipdub.pipeline.analysis_cache import analysis_key
+
+    video = tmp_path / "clip.mp4"
+    video.write_bytes(b"same content")
+    key = analysis_key(video, FaceAlignmentTracker(device="cpu"), 25.0, 27.0)
+    assert key == analysis_key(video, FaceAlignmentTracker(device="cpu"), 25.0, 27.0)
+    detector = weights_home / S3FD.filename
+    replaced = detector.read_bytes()[:-1] + b"x"  # other S3FD weights under the same name
+    detector.unlink()
+    detector.write_bytes(replaced)
+    assert key != analysis_key(video, FaceAlignmentTracker(device="cpu"), 25.0, 27.0)
+
+
 def test_wrong_detector_weights_are_one_line(weights_home: Path) -> None:
     path = weights_home / S3FD.filename
     path.unlink()

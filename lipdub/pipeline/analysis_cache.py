@@ -59,10 +59,9 @@ def content_digest(path: Path) -> str:
 
 
 def tracker_identity(tracker: FaceTracker) -> str:
-    """The tracker's name and options (what decides the faces it finds)."""
-    return f"{type(tracker).__module__}.{type(tracker).__qualname__}:{tracker.name}:" + (
-        tracker.options.model_dump_json()
-    )
+    """The tracker's :meth:`~lipdub.components.FaceTracker.identity` (class, name, options
+    and, for trackers with weight files, those files)."""
+    return tracker.identity()
 
 
 def analysis_key(video: Path, tracker: FaceTracker, fps: float, scene_threshold: float) -> str:

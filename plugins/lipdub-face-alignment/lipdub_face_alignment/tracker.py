@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 from lipdub.components import FaceTracker
-from lipdub.errors import CheckpointError, InputError
+from lipdub.errors import CheckpointError, InputError, WeightsMissingError
 from lipdub.faces.boxes import box_iou, landmarks_box
 from lipdub.faces.ibug68 import regions_from_ibug68
 from lipdub.types import Face
@@ -190,6 +190,21 @@ class FaceAlignmentTracker(FaceTracker):
                 opts.flip_input,
             )
         return self._alignment
+
+    def identity(self) -> str:
+        """Class, options and the S3FD and FAN files in use (path, size, modification
+        time): other weights find other faces, so the analysis cache must not reuse them."""
+        files = []
+        model = self.options.landmark_model
+        for find in (weights.detector_path, lambda: weights.landmark_path(model)):
+            try:
+                path = find()
+            except WeightsMissingError:
+                files.append("missing")
+                continue
+            stat = path.stat()
+            files.append(f"{path.resolve()}:{stat.st_size}:{stat.st_mtime_ns}")
+        return super().identity() + ":" + ",".join(files)
 
     @property
     def frames_per_batch(self) -> int:

@@ -15,6 +15,7 @@ from scenedetect.scene_detector import FlashFilter
 
 from lipdub import defaults
 from lipdub.errors import InputError
+from lipdub.media.shrink import shrink
 
 #: Frames are scored at most this wide.
 SCORE_WIDTH = 320
@@ -61,8 +62,8 @@ class ShotDetector:
         height, width = frame.shape[:2]
         if width > SCORE_WIDTH:
             size = (SCORE_WIDTH, max(1, round(height * SCORE_WIDTH / width)))
-            frame = cv2.resize(frame, size, interpolation=cv2.INTER_AREA)
-        bgr = np.ascontiguousarray(frame[:, :, ::-1], dtype=np.uint8)
+            frame = shrink(frame, size)
+        bgr = cv2.cvtColor(np.ascontiguousarray(frame, dtype=np.uint8), cv2.COLOR_RGB2BGR)
         cuts = self._detector.process_frame(self._frame_index, bgr)
         is_cut = self._frame_index > 0 and self._frame_index in cuts
         if is_cut:

@@ -19,6 +19,7 @@ import numpy as np
 
 from lipdub.faces.boxes import box_center
 from lipdub.faces.selection import link_tracks
+from lipdub.media.shrink import shrink
 from lipdub.types import Face
 
 #: Colour differences (OpenCV 8-bit Lab units) are divided by this ...
@@ -40,7 +41,7 @@ def _lab_stats(frame: np.ndarray, box: tuple[float, float, float, float]) -> np.
     x2, y2 = int(min(width, np.ceil(box[2]))), int(min(height, np.ceil(box[3])))
     if x2 - x1 < 2 or y2 - y1 < 2:
         return None
-    crop = cv2.resize(frame[y1:y2, x1:x2], (SAMPLE_SIDE, SAMPLE_SIDE), interpolation=cv2.INTER_AREA)
+    crop = shrink(frame[y1:y2, x1:x2], (SAMPLE_SIDE, SAMPLE_SIDE))
     lab = cv2.cvtColor(crop, cv2.COLOR_RGB2LAB).reshape(-1, 3).astype(np.float64)
     return np.concatenate([lab.mean(axis=0), lab.std(axis=0)])
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import wave
+from pathlib import Path
+
 import cv2
 import numpy as np
 import pytest
@@ -13,7 +16,13 @@ from lipdub.faces import landmarks as lm
 from lipdub.faces.landmarks import regions_from_mediapipe
 from lipdub.faces.regions import POINTS, FaceRegions
 from lipdub.generators.warp import ArticulationExtractor, WarpGenerator, render_mouth
-from lipdub.generators.warp.articulation import OPENING
+from lipdub.generators.warp.articulation import (
+    ABSOLUTE_FLOOR_DB,
+    OPENING,
+    STOP_QUIET_DB,
+    articulate,
+)
+from lipdub.generators.warp.articulation import measure as measure_audio
 from lipdub.generators.warp.shape import MouthPose, build_mesh, inner_gap
 from lipdub.generators.warp.warp import warp_region
 from lipdub.types import Face, GeneratorInput
@@ -82,6 +91,40 @@ def test_pause_of_200_ms_closes_the_lips(extractor) -> None:
     assert np.all(opening[pause] == 0.0)
     assert opening[: int(0.4 * ROWS_PER_SECOND)].max() > 0.4
     assert opening[int(0.65 * ROWS_PER_SECOND) :].max() > 0.4
+
+
+STOPS = Path(__file__).parent / "data" / "stops"
+
+
+def stop_gap(word: str) -> tuple[np.ndarray, slice]:
+    """The articulation of an espeak-ng syllable (``scripts/make_stop_samples.py``) and the
+    rows of its stop's silent gap (the longest near-silent run between the two vowels)."""
+    with wave.open(str(STOPS / f"{word}.wav")) as source:
+        samples = np.frombuffer(source.readframes(source.getnframes()), np.int16)
+    wav = samples.astype(np.float32) / 32768.0
+    level = measure_audio(wav)["level_db"]
+    reference = np.percentile(level[level > ABSOLUTE_FLOOR_DB], 95)
+    loud = np.flatnonzero(level > reference - 10)
+    quiet = level < reference - STOP_QUIET_DB
+    quiet[: loud[0]] = quiet[loud[-1] :] = False
+    runs = np.flatnonzero(np.diff(np.concatenate([[0], quiet.astype(np.int8), [0]])))
+    start, end = max(runs.reshape(-1, 2), key=lambda run: run[1] - run[0])
+    return articulate(wav)[:, OPENING], slice(start, end)
+
+
+@pytest.mark.parametrize("word", ["apa", "ipi"])
+def test_lips_shut_for_p(word: str) -> None:
+    opening, gap = stop_gap(word)
+    assert gap.stop - gap.start >= 3 and np.all(opening[gap] == 0.0)
+    assert opening[: gap.start].max() > 0.3 and opening[gap.stop :].max() > 0.3
+
+
+@pytest.mark.parametrize("word", ["ata", "aka", "iti", "iki"])
+def test_lips_stay_apart_for_t_and_k(word: str) -> None:
+    """/t/ and /k/ also have a silent gap and a burst, but they release high: the tongue
+    shuts the mouth, not the lips (the first design closed the lips for every stop)."""
+    opening, gap = stop_gap(word)
+    assert gap.stop - gap.start >= 3 and opening[gap].min() > 0.05
 
 
 def test_articulation_is_deterministic_and_sized_to_the_audio(extractor) -> None:

@@ -29,6 +29,14 @@ def cut_in_half(source: Path, target: Path) -> Path:
     return target
 
 
+def cut_in_first_frame(source: Path, target: Path) -> Path:
+    """``source`` (a faststart MP4) cut a few bytes into its media data: the index is whole,
+    not one frame can be decoded."""
+    data = source.read_bytes()
+    target.write_bytes(data[: data.index(b"mdat") + 64])
+    return target
+
+
 def with_sar(source: Path, target: Path, sar: str) -> Path:
     """``source`` (H.264) with sample aspect ratio ``sar`` (``64/45``) written into its
     stream headers, frames untouched, index first (``+faststart``)."""

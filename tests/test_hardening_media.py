@@ -20,7 +20,7 @@ from lipdub.media.probe import probe
 from lipdub.media.reader import VideoReader
 from lipdub.media.writer import VideoWriter
 from tests.conftest import make_talking_head, run_ffmpeg, speech_like, write_wav
-from tests.odd_media import cut_in_half, with_sar
+from tests.odd_media import cut_in_first_frame, cut_in_half, with_sar
 from tests.test_cli_errors import assert_clean_error, digest, run_cli
 
 WARP = ("-g", "warp")
@@ -36,6 +36,7 @@ def clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
         "face": face,
         "pal": with_sar(face, folder / "pal.mp4", "64/45"),
         "half": cut_in_half(folder / "fs.mp4", folder / "half.mp4"),
+        "no_frame": cut_in_first_frame(folder / "fs.mp4", folder / "no_frame.mp4"),
         "speech": write_wav(folder / "speech.wav", speech_like(1.0)),
     }
 
@@ -171,6 +172,26 @@ def test_summary_table_names_device_fit_face_and_file_size(tmp_path: Path) -> No
     assert "cpu, precision fp32" in text and "loop,keep" in text
     assert "34x32 @ 25 fps" in text and f"({human_size(out.stat().st_size)})" in text
     assert human_size(1624) == "1.6 kB" and human_size(999) == "999 bytes"
+
+
+@pytest.mark.parametrize("command", ["dub", "faces", "eval"])
+def test_input_cut_inside_its_first_frame_is_one_error_line(
+    capsys, clips: dict[str, Path], tmp_path: Path, command: str
+) -> None:
+    output, report = tmp_path / "out.mp4", tmp_path / "r.json"
+    args: tuple[object, ...] = ("faces", clips["no_frame"])
+    if command == "eval":
+        args = ("eval", clips["no_frame"], "--audio", clips["speech"], "-o", report, "-q")
+    elif command == "dub":
+        args = (clips["no_frame"], "--audio", clips["speech"], "-o", output, "-q", *WARP)
+    code, err = run_cli(capsys, *args)
+    notes = [line for line in err.splitlines() if line.startswith("note: ")]  # eval's skips
+    assert_clean_error(
+        code,
+        "\n".join(line for line in err.splitlines() if line not in notes),
+        "no_frame.mp4: no video frame could be decoded, the file is damaged or cut short",
+    )
+    assert code == 2 and not output.exists() and not report.exists()
 
 
 # D13 in eval, and eval's rough edges

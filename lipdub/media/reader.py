@@ -112,6 +112,11 @@ class VideoReader:
                 yield np.frombuffer(buffer, dtype=np.uint8).reshape(self.height, self.width, 3)
                 produced += 1
             if (count is None or produced < count) and process.wait() != 0:
+                if produced == 0:  # not one frame: the file is damaged, not ffmpeg broken
+                    raise InputError(
+                        f"{self.info.path}: no video frame could be decoded, the file is "
+                        f"damaged or cut short (ffmpeg: {process.error_line()})"
+                    )
                 raise FFmpegError(f"ffmpeg failed reading {self.info.path}: {process.error_line()}")
         finally:
             process.kill()

@@ -84,3 +84,15 @@ def test_frame_windows_cut_and_pad() -> None:
     np.testing.assert_array_equal(short[0], features[[0, 1, 1, 1]])
     with pytest.raises(ValueError):
         frame_windows(np.zeros((0, 80), np.float32), np.array([0]), 16)
+
+
+def test_stft_blocks_join_seamlessly(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The STFT runs a block of columns at a time (long audio, flat memory): small blocks
+    give exactly what one block gives, at both paddings."""
+    import lipdub.audio.mel as mel
+
+    wav = np.random.default_rng(3).uniform(-0.5, 0.5, 7 * 16000 + 123).astype(np.float32)
+    whole = [melspectrogram(wav, pad_mode=mode) for mode in ("constant", "reflect")]
+    monkeypatch.setattr(mel, "BLOCK_COLUMNS", 97)
+    for mode, expected in zip(("constant", "reflect"), whole, strict=True):
+        np.testing.assert_array_equal(melspectrogram(wav, pad_mode=mode), expected)

@@ -196,7 +196,8 @@ def test_faces_command_lists_tracks_and_writes_a_sheet(clips, tmp_path, capsys) 
 def test_syncnet_confidence_rates_the_moving_faces_when_its_weights_are_local(
     clips, tmp_path, monkeypatch
 ) -> None:
-    from lipdub.eval.syncnet_v2 import SYNCNET_V2_FILENAME, save_syncnet_v2, seeded_syncnet_v2
+    from lipdub.eval.syncnet_files import SYNCNET_V2_FILENAME
+    from lipdub.eval.syncnet_v2 import save_syncnet_v2, seeded_syncnet_v2
     from lipdub.pipeline import speaker_sync
     from lipdub.weights.registry import models_dir
 

@@ -134,3 +134,12 @@ def test_a_short_or_steady_voice_without_a_pause_is_all_speech() -> None:
     voice = speech_like(0.4, seed=2).astype(np.float32)
     assert (vad.speech_probability(voice, "energy") > vad.THRESHOLD).all()
     assert vad.pauses(vad.speech_probability(voice, "energy"), 0.2) == []
+
+
+def test_blocks_join_seamlessly(speech: np.ndarray, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Long audio is measured a block of rows at a time (memory flat in its length): small
+    blocks give exactly what one block gives."""
+    noisy = mixed(speech, music(len(speech)), 10.0)
+    whole = vad.energy_probability(noisy)
+    monkeypatch.setattr(vad, "_BLOCK_ROWS", 37)  # not a multiple of the floor's step
+    np.testing.assert_array_equal(vad.energy_probability(noisy), whole)

@@ -136,6 +136,15 @@ def test_articulation_is_deterministic_and_sized_to_the_audio(extractor) -> None
     assert np.all((first[:, 1] >= -1) & (first[:, 1] <= 1))
 
 
+def test_articulation_blocks_join_seamlessly(monkeypatch: pytest.MonkeyPatch) -> None:
+    from lipdub.generators.warp import articulation
+
+    wav = np.concatenate([voiced(0.7), silence(0.25), voiced(0.6, pitch=190.0), silence(0.3)])
+    whole = articulate(wav)
+    monkeypatch.setattr(articulation, "BLOCK", 29)
+    np.testing.assert_array_equal(articulate(wav), whole)
+
+
 def test_articulation_rejects_bad_audio_and_options(extractor) -> None:
     with pytest.raises(InputError):
         extractor.extract(np.array([0.0, np.nan], np.float32))

@@ -9,6 +9,7 @@ symmetrically to [-4, 4] with clipping. One column per 12.5 ms: 80 columns per s
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from functools import cache
 from typing import Any, ClassVar, Literal
 
@@ -73,27 +74,47 @@ def _window(dtype: str) -> np.ndarray:
     return window
 
 
-def stft_magnitude(
+#: STFT columns computed at once (about 51 s of audio): memory stays flat in the audio's length.
+BLOCK_COLUMNS = 4096
+
+
+def _emphasised(samples: np.ndarray, start: int, stop: int, pad_mode: str) -> np.ndarray:
+    """Samples ``start:stop`` (float64) of the pre-emphasised signal padded by ``N_FFT // 2``
+    each side for centring: zeros (``"constant"``) or mirrored (``"reflect"``, when the signal
+    is longer than the padding)."""
+    count = len(samples)
+    index = np.arange(start, stop) - N_FFT // 2
+    if count == 0:
+        return np.zeros(len(index))
+    if pad_mode == "reflect" and count > N_FFT // 2:
+        index = np.where(index < 0, -index, index)
+        index = np.where(index >= count, 2 * (count - 1) - index, index)
+    inside = (index >= 0) & (index < count)
+    at = np.clip(index, 0, count - 1)
+    previous = np.where(at > 0, samples[np.maximum(at - 1, 0)].astype(np.float64), 0.0)
+    values = samples[at].astype(np.float64) - PREEMPHASIS * previous
+    values[~inside] = 0.0
+    return values
+
+
+def stft_magnitude_blocks(
     wav: np.ndarray, dtype: str = "float64", pad_mode: str = "constant"
-) -> np.ndarray:
-    """``|STFT|`` of pre-emphasised ``wav`` as ``(401, T)``, ``T = 1 + len(wav) // 200``.
+) -> Iterator[tuple[int, np.ndarray]]:
+    """``|STFT|`` of pre-emphasised ``wav``, :data:`BLOCK_COLUMNS` columns at a time: pairs
+    ``(first column, (columns, 401) array)``; ``1 + len(wav) // 200`` columns in all.
 
     ``pad_mode`` is how the signal is extended by 400 samples each side for centring:
     ``"constant"`` (zeros, librosa >= 0.10) or ``"reflect"`` (librosa < 0.10).
     """
-    samples = np.asarray(wav, dtype=np.float64).reshape(-1)
-    emphasised = np.empty_like(samples)
-    if samples.size:
-        emphasised[0] = samples[0]
-        emphasised[1:] = samples[1:] - PREEMPHASIS * samples[:-1]
-    pad = N_FFT // 2
     if pad_mode not in ("constant", "reflect"):
         raise ValueError(f"pad_mode must be 'constant' or 'reflect', not {pad_mode!r}")
-    mode = pad_mode if emphasised.size > pad else "constant"
-    padded = np.pad(emphasised, pad, mode=mode).astype(dtype, copy=False)
-    frames = np.lib.stride_tricks.sliding_window_view(padded, N_FFT)[::HOP]
-    spectrum = scipy.fft.rfft(frames * _window(dtype), axis=1)
-    return np.abs(spectrum).T
+    samples = np.asarray(wav).reshape(-1)
+    columns = 1 + len(samples) // HOP
+    for first in range(0, columns, BLOCK_COLUMNS):
+        last = min(columns, first + BLOCK_COLUMNS)
+        padded = _emphasised(samples, first * HOP, (last - 1) * HOP + N_FFT, pad_mode)
+        frames = np.lib.stride_tricks.sliding_window_view(padded.astype(dtype), N_FFT)[::HOP]
+        yield first, np.abs(scipy.fft.rfft(frames * _window(dtype), axis=1))
 
 
 def melspectrogram(wav: np.ndarray, fast: bool = False, pad_mode: str = "constant") -> np.ndarray:
@@ -101,13 +122,18 @@ def melspectrogram(wav: np.ndarray, fast: bool = False, pad_mode: str = "constan
 
     ``fast`` computes the STFT in float32 (about 5x faster; differs from the float64 result by
     ~1e-5 in normalised units). ``pad_mode`` only changes the first and last two columns.
+    The STFT runs in blocks, so long audio needs little more memory than its mel frames.
     """
-    magnitude = stft_magnitude(wav, dtype="float32" if fast else "float64", pad_mode=pad_mode)
-    mel = mel_filterbank().astype(magnitude.dtype, copy=False) @ magnitude
+    dtype = "float32" if fast else "float64"
+    out = np.empty((N_MELS, 1 + np.asarray(wav).size // HOP), np.float32)
+    filters = mel_filterbank().astype(dtype, copy=False)
     min_level = 10.0 ** (MIN_LEVEL_DB / 20.0)
-    decibels = 20.0 * np.log10(np.maximum(min_level, mel)) - REF_LEVEL_DB
-    scaled = 2 * MAX_ABS * (decibels - MIN_LEVEL_DB) / -MIN_LEVEL_DB - MAX_ABS
-    return np.clip(scaled, -MAX_ABS, MAX_ABS).astype(np.float32)
+    for first, magnitude in stft_magnitude_blocks(wav, dtype, pad_mode):
+        mel = filters @ magnitude.T
+        decibels = 20.0 * np.log10(np.maximum(min_level, mel)) - REF_LEVEL_DB
+        scaled = 2 * MAX_ABS * (decibels - MIN_LEVEL_DB) / -MIN_LEVEL_DB - MAX_ABS
+        out[:, first : first + mel.shape[1]] = np.clip(scaled, -MAX_ABS, MAX_ABS)
+    return out
 
 
 class MelExtractor(AudioExtractor):

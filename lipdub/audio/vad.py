@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from lipdub.audio.framing import centred_frames
 from lipdub.errors import InputError
 
 SAMPLE_RATE = 16000
@@ -75,32 +76,44 @@ def _samples(wav: np.ndarray) -> np.ndarray:
     return samples
 
 
+#: Rows of the energy detector measured at once (a minute of audio): memory stays flat in
+#: the audio's length.
+_BLOCK_ROWS = 6000
+_FLOOR_STEP = int(0.5 * FRAMES_PER_SECOND)
+_FLOOR_HALF = int(_FLOOR_S * FRAMES_PER_SECOND) // 2
+
+
+def _band_power(samples: np.ndarray, first: int, last: int) -> np.ndarray:
+    """Speech-band (200-4000 Hz) power spectra of rows ``first:last`` (float64, + 1e-12):
+    row ``j`` is the Hann-windowed :data:`_WINDOW` samples centred on sample ``j * HOP``."""
+    frames = centred_frames(samples, first, last, HOP, _WINDOW)
+    power = np.abs(np.fft.rfft(frames * np.hanning(_WINDOW).astype(np.float32), n=_FFT)) ** 2
+    freqs = np.fft.rfftfreq(_FFT, 1.0 / SAMPLE_RATE)
+    band = (freqs >= 200.0) & (freqs < 4000.0)
+    return power[:, band].astype(np.float64) + 1e-12
+
+
+def _blocks(count: int) -> list[tuple[int, int]]:
+    return [(first, min(count, first + _BLOCK_ROWS)) for first in range(0, count, _BLOCK_ROWS)]
+
+
 def energy_probability(wav: np.ndarray) -> np.ndarray:
-    """Speech probability per 10 ms row from band power over a running noise floor."""
+    """Speech probability per 10 ms row from band power over a running noise floor (measured
+    a block of rows at a time)."""
     from scipy.ndimage import maximum_filter1d, uniform_filter1d  # not at CLI start-up
 
     samples = _samples(wav)
     count = rows_for(len(samples))
-    padded = np.zeros(count * HOP + _WINDOW, np.float32)
-    padded[_WINDOW // 2 : _WINDOW // 2 + len(samples)] = samples
-    index = np.arange(count)[:, None] * HOP + np.arange(_WINDOW)[None, :]
-    frames = padded[index] * np.hanning(_WINDOW).astype(np.float32)
-    power = np.abs(np.fft.rfft(frames, n=_FFT, axis=1)) ** 2
-    freqs = np.fft.rfftfreq(_FFT, 1.0 / SAMPLE_RATE)
-    band = (freqs >= 200.0) & (freqs < 4000.0)
-    power = power[:, band].astype(np.float64) + 1e-12
-    level = 10.0 * np.log10(power.sum(axis=1))
+    level = np.concatenate(
+        [10.0 * np.log10(_band_power(samples, a, b).sum(axis=1)) for a, b in _blocks(count)]
+    )
     audible = level[level >= -75.0]
     if audible.size and np.percentile(audible, 95) - np.percentile(audible, 5) < _MIN_DYNAMIC_DB:
         rms_dbfs = 10.0 * np.log10(float(np.mean(samples.astype(np.float64) ** 2)) + 1e-20)
         steady = np.full(count, 1.0 if rms_dbfs > _STEADY_VOICE_DBFS else 0.0, np.float32)
         steady[level < -75.0] = 0.0
         return steady
-    # A power spectrum bin of noise is exponentially distributed: its mean is the 10th
-    # percentile over -ln(0.9).
-    floor = _running_floor(power) / -np.log(1.0 - _FLOOR_PERCENTILE / 100.0)
-    excess = np.maximum(power - floor, 0.0).sum(axis=1)
-    snr_db = 10.0 * np.log10(excess / floor.sum(axis=1) + 1e-6)
+    snr_db = np.concatenate([_block_snr_db(samples, count, a, b) for a, b in _blocks(count)])
     probability = 1.0 / (1.0 + np.exp(-(snr_db - _SNR_MID_DB) / (_SNR_SPAN_DB / 4.0)))
     probability[level < level.max() - _RELATIVE_FLOOR_DB] = 0.0
     probability[level < -75.0] = 0.0
@@ -111,24 +124,37 @@ def energy_probability(wav: np.ndarray) -> np.ndarray:
     return np.maximum(probability, 0.9 * held).astype(np.float32)
 
 
-def _running_floor(power: np.ndarray) -> np.ndarray:
-    """Per row and frequency, a low percentile of the power over the surrounding seconds
-    (computed every half second and interpolated)."""
-    count = len(power)
-    span = int(_FLOOR_S * FRAMES_PER_SECOND)
-    step = int(0.5 * FRAMES_PER_SECOND)
-    centres = np.arange(0, count, step)
-    floors = []
-    for centre in centres:
-        lo, hi = max(0, centre - span // 2), min(count, centre + span // 2 + 1)
-        floors.append(np.percentile(power[lo:hi], _FLOOR_PERCENTILE, axis=0))
-    if len(centres) == 1:
-        return np.repeat(floors[0][None], count, axis=0)
+def _block_snr_db(samples: np.ndarray, count: int, first: int, last: int) -> np.ndarray:
+    """Speech-band SNR (dB) of rows ``first:last`` over the running noise floor: per
+    frequency a low percentile of the power over the surrounding :data:`_FLOOR_S` seconds,
+    taken every half second (at rows ``0, 50, 100, ...`` of the whole audio) and
+    interpolated in log power. The block reads the power of the rows its floors need."""
+    last_centre = (count - 1) // _FLOOR_STEP * _FLOOR_STEP
+    low_centre = first // _FLOOR_STEP * _FLOOR_STEP
+    high_centre = min(last_centre, -(-(last - 1) // _FLOOR_STEP) * _FLOOR_STEP)
+    centres = np.arange(low_centre, high_centre + 1, _FLOOR_STEP)
+    reach_lo = max(0, low_centre - _FLOOR_HALF)
+    reach_hi = min(count, max(high_centre + _FLOOR_HALF + 1, last))
+    power = _band_power(samples, reach_lo, reach_hi)
+    floors = [
+        np.percentile(
+            power[max(0, c - _FLOOR_HALF) - reach_lo : min(count, c + _FLOOR_HALF + 1) - reach_lo],
+            _FLOOR_PERCENTILE,
+            axis=0,
+        )
+        for c in centres
+    ]
+    rows = np.arange(first, last)
     table = np.log(np.stack(floors))
-    rows = np.arange(count)
-    return np.exp(
+    floor = np.exp(
         np.stack([np.interp(rows, centres, table[:, k]) for k in range(table.shape[1])], 1)
     )
+    # A power spectrum bin of noise is exponentially distributed: its mean is the 10th
+    # percentile over -ln(0.9).
+    floor /= -np.log(1.0 - _FLOOR_PERCENTILE / 100.0)
+    own = power[first - reach_lo : last - reach_lo]
+    excess = np.maximum(own - floor, 0.0).sum(axis=1)
+    return 10.0 * np.log10(excess / floor.sum(axis=1) + 1e-6)
 
 
 @lru_cache(maxsize=1)

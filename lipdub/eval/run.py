@@ -66,7 +66,7 @@ class VideoResult:
 
 def syncnet_weights(path: Path | None) -> Path:
     """The SyncNet file to use: ``path``, else ``syncnet_v2.model`` in the model cache."""
-    from lipdub.eval.syncnet_v2 import SYNCNET_V2_FILENAME, SYNCNET_V2_URL
+    from lipdub.eval.syncnet_files import SYNCNET_V2_FILENAME, SYNCNET_V2_URL
     from lipdub.weights.registry import models_dir
 
     if path is not None:

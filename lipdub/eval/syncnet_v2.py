@@ -22,10 +22,6 @@ from lipdub.models.checkpoint import (
     seed_weights,
 )
 
-#: The file name the SyncNet authors publish the weights under.
-SYNCNET_V2_FILENAME = "syncnet_v2.model"
-#: Where the SyncNet authors publish it (the reference evaluation downloads it from here).
-SYNCNET_V2_URL = "http://www.robots.ox.ac.uk/~vgg/software/lipsync/data/syncnet_v2.model"
 EMBEDDING_DIM = 1024
 
 

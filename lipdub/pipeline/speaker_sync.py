@@ -34,7 +34,7 @@ MAX_RATED_FRAMES = 250
 
 def syncnet_file() -> Path | None:
     """``syncnet_v2.model`` in the model cache, or None."""
-    from lipdub.eval.syncnet_v2 import SYNCNET_V2_FILENAME
+    from lipdub.eval.syncnet_files import SYNCNET_V2_FILENAME
     from lipdub.weights.registry import models_dir
 
     path = models_dir() / SYNCNET_V2_FILENAME

@@ -24,6 +24,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
+from lipdub.audio.framing import centred_frames
 from lipdub.components import AudioExtractor
 from lipdub.errors import InputError
 
@@ -66,12 +67,6 @@ STOP_MAX_VOICING = 0.5
 #: Least spectral tilt (dB, 500-2000 Hz over 3-8 kHz) of a release's first row for it to
 #: count as the lips parting.
 BILABIAL_TILT_DB = 5.0
-
-
-def _frames(padded: np.ndarray, first: int, count: int) -> np.ndarray:
-    """Hann-windowed frames ``first .. first + count`` of the padded signal, ``(count, WINDOW)``."""
-    index = (first + np.arange(count))[:, None] * HOP + np.arange(WINDOW)[None, :]
-    return padded[index] * np.hanning(WINDOW).astype(np.float32)
 
 
 def _band(freqs: np.ndarray, low: float, high: float) -> np.ndarray:
@@ -123,12 +118,13 @@ def measure(wav: np.ndarray) -> dict[str, np.ndarray]:
     """Raw per-frame measurements (100 per second, frame ``j`` centred on ``j / 100`` s):
     speech-band level in dBFS, voicing in ``[0, 1]`` and the centroids (Hz) of the
     250-1000 Hz and 900-2800 Hz regions."""
-    samples = np.asarray(wav, np.float32)
+    samples = np.asarray(wav, np.float32).reshape(-1)
     count = max(1, int(np.ceil(len(samples) / HOP)))
-    padded = np.zeros(count * HOP + WINDOW, np.float32)
-    padded[WINDOW // 2 : WINDOW // 2 + len(samples)] = samples
+    window = np.hanning(WINDOW).astype(np.float32)
     blocks = [
-        _measure_frames(_frames(padded, first, min(BLOCK, count - first)))
+        _measure_frames(
+            centred_frames(samples, first, min(count, first + BLOCK), HOP, WINDOW) * window
+        )
         for first in range(0, count, BLOCK)
     ]
     table = np.concatenate(blocks)

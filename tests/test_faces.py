@@ -295,6 +295,23 @@ def test_smoothing_keeps_gaps_and_mouth_motion():
     assert np.std(shift) < np.std(raw_shift) / 2
 
 
+def test_long_runs_smooth_in_chunks_with_the_same_result(monkeypatch) -> None:
+    """A long run is smoothed a chunk at a time (bounded memory): small chunks give exactly
+    what one chunk gives, at the run's ends too."""
+    from lipdub.faces import smoothing
+
+    rng = np.random.default_rng(4)
+    template = rng.uniform(0, 100, (468, 2)).astype(np.float32)
+    faces = []
+    for i in range(61):
+        points = template + rng.normal(0, 1.5, 2).astype(np.float32) + np.float32(i)
+        faces.append(Face(box=landmarks_box(points), landmarks=points))
+    whole = smooth_track(faces, [0] * 61, fps=25)
+    monkeypatch.setattr(smoothing, "SMOOTH_CHUNK", 7)
+    for one, other in zip(smooth_track(faces, [0] * 61, fps=25), whole, strict=True):
+        np.testing.assert_array_equal(one.landmarks, other.landmarks)
+
+
 # -- the Wav2Lip crop box --------------------------------------------------------------------
 
 

@@ -19,6 +19,8 @@ from lipdub.types import Face
 #: Two consecutive boxes whose centres are further apart than this share of the face size
 #: are treated as a jump (e.g. an undetected cut) and not smoothed together.
 MAX_STEP = 0.5
+#: Frames of points smoothed at once (with a margin of the window on each side).
+SMOOTH_CHUNK = 2048
 
 
 def centred_average(values: np.ndarray, half_width: int) -> np.ndarray:
@@ -67,9 +69,15 @@ def _smooth_series(
         end = start + 1
         while end < len(series) and _same_shape(series[end], first):
             end += 1
-        stacked = np.stack([np.asarray(series[k]) for k in range(start, end)])
-        smoothed = _smooth_points(stacked, pose_half, shape_half)
-        out[start:end] = list(smoothed)
+        # A long run is smoothed a chunk at a time, each read with a margin of the window
+        # (a row depends only on rows within it): the same result in bounded memory.
+        margin = max(pose_half, shape_half)
+        for first in range(start, end, SMOOTH_CHUNK):
+            last = min(end, first + SMOOTH_CHUNK)
+            lo, hi = max(start, first - margin), min(end, last + margin)
+            stacked = np.stack([np.asarray(series[k]) for k in range(lo, hi)])
+            smoothed = _smooth_points(stacked, pose_half, shape_half)
+            out[first:last] = list(smoothed[first - lo : last - lo])
         start = end
     return out
 

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import subprocess
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 
 from lipdub.errors import InputError
-from lipdub.media.ffmpeg import input_url, last_error_line, run_ffmpeg
+from lipdub.media.ffmpeg import FFmpegProcess, input_url
 from lipdub.media.probe import MediaInfo, probe
 
 #: The sample rate the pipeline works at.
@@ -30,22 +32,49 @@ def load_audio(
     info = source if isinstance(source, MediaInfo) else probe(source)
     if not info.has_audio:
         raise InputError(f"{info.path} has no audio stream")
-    result = run_ffmpeg(
-        [
-            "-loglevel", "error", "-i", input_url(info.path), "-map", f"0:{info.audio_stream}",
-            "-vn", "-sn", "-dn", "-af", "aresample=first_pts=0",
-            "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1",
-        ]
-    )  # fmt: skip
-    if result.returncode != 0:
-        raise InputError(f"{info.path}: could not decode audio ({last_error_line(result.stderr)})")
-    usable = len(result.stdout) // 4 * 4
-    wav = np.frombuffer(result.stdout[:usable], dtype="<f4").astype(np.float32)
+    args = [
+        "-loglevel", "error", "-i", input_url(info.path), "-map", f"0:{info.audio_stream}",
+        "-vn", "-sn", "-dn", "-af", "aresample=first_pts=0",
+        "-ac", "1", "-ar", str(sample_rate), "-f", "f32le", "pipe:1",
+    ]  # fmt: skip
+    process = FFmpegProcess(args, stdout=subprocess.PIPE)
+    try:
+        expected = int((info.duration or 0.0) * sample_rate) + sample_rate
+        wav = _read_samples(process.stdout, expected)
+        if process.wait() != 0:
+            raise InputError(f"{info.path}: could not decode audio ({process.error_line()})")
+    finally:
+        process.kill()
     if wav.size == 0:
         raise InputError(f"{info.path} contains no audio")
     np.nan_to_num(wav, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
     np.clip(wav, -1.0, 1.0, out=wav)
     return wav
+
+
+def _read_samples(stream: IO[bytes], expected: int) -> np.ndarray:
+    """Little-endian float32 samples from ``stream`` until it ends, read straight into one
+    array sized for ``expected`` samples (grown when there are more), so a long file needs
+    its samples' memory once, not a copy of them in bytes as well."""
+    samples = np.empty(max(expected, 1 << 16), "<f4")
+    filled = 0  # bytes
+    while True:
+        if filled == samples.nbytes:
+            grown = np.empty(len(samples) * 3 // 2, "<f4")
+            grown[: len(samples)] = samples
+            samples = grown
+        got = stream.readinto(memoryview(samples).cast("B")[filled:])  # type: ignore[attr-defined]
+        if not got:
+            break
+        filled += got
+    count = filled // 4
+    kept = samples[:count]
+    # Far more room than samples (a wrong duration): keep only what was read.
+    return (
+        kept.copy()
+        if len(samples) > count + count // 8 + (1 << 16)
+        else kept.astype(np.float32, copy=False)
+    )
 
 
 def write_wav(path: str | os.PathLike[str], samples: np.ndarray, rate: int = 16000) -> Path:

@@ -116,6 +116,7 @@ def dub(
             components = components_for(request, choice.name)
     try:
         run = DubRun(request, output, video_info, wav, choice, components, progress, timer, started)
+        del wav  # the run lets its samples go once their features are measured
         return run.execute()
     finally:
         if own_components:

@@ -70,6 +70,11 @@ class DubRun:
     analysis_reused: bool = False
     #: Source frames the first pass looked at (0 when it was reused).
     analysed_frames: int = 0
+    #: Samples of ``--audio`` (``wav`` itself is let go once its features are measured).
+    n_samples: int = 0
+
+    def __post_init__(self) -> None:
+        self.n_samples = len(self.wav)
 
     @property
     def fps(self) -> float:
@@ -78,7 +83,7 @@ class DubRun:
     @property
     def duration(self) -> float:
         """Seconds of ``--audio``: the output's length (unless ``--fit ...,keep``)."""
-        return len(self.wav) / float(defaults.ANALYSIS_SAMPLE_RATE)
+        return self.n_samples / float(defaults.ANALYSIS_SAMPLE_RATE)
 
     def execute(self) -> DubSummary:
         """Both passes; the summary of what they did."""
@@ -90,6 +95,9 @@ class DubRun:
             vad = vad_of(self.parts.generator)
             offset = request.audio_offset_ms
             drive = drives.drive_features(stems, self.wav, self.parts.extractor, cache, offset, vad)
+        # The samples are not needed again (the writer muxes the file): an hour of audio is
+        # 230 MB at 16 kHz.
+        self.wav = np.empty(0, np.float32)
 
         n_audio_frames = max(1, int(round(self.duration * fps)))
         analysis = self.analyse(read, n_audio_frames)

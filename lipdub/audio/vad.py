@@ -109,7 +109,11 @@ def energy_probability(wav: np.ndarray) -> np.ndarray:
     )
     audible = level[level >= -75.0]
     if audible.size and np.percentile(audible, 95) - np.percentile(audible, 5) < _MIN_DYNAMIC_DB:
-        rms_dbfs = 10.0 * np.log10(float(np.mean(samples.astype(np.float64) ** 2)) + 1e-20)
+        chunks = range(0, len(samples), 1 << 20)  # a float64 copy of an hour is 460 MB
+        energy = sum(
+            float(np.square(samples[i : i + (1 << 20)], dtype=np.float64).sum()) for i in chunks
+        )
+        rms_dbfs = 10.0 * np.log10(energy / max(len(samples), 1) + 1e-20)
         steady = np.full(count, 1.0 if rms_dbfs > _STEADY_VOICE_DBFS else 0.0, np.float32)
         steady[level < -75.0] = 0.0
         return steady

@@ -116,8 +116,9 @@ MEASURES = ("level_db", "voicing", "f1", "f2", "tilt_db")
 
 def measure(wav: np.ndarray) -> dict[str, np.ndarray]:
     """Raw per-frame measurements (100 per second, frame ``j`` centred on ``j / 100`` s):
-    speech-band level in dBFS, voicing in ``[0, 1]`` and the centroids (Hz) of the
-    250-1000 Hz and 900-2800 Hz regions."""
+    speech-band level in dBFS, voicing in ``[0, 1]``, the centroids (Hz) of the
+    250-1000 Hz and 900-2800 Hz regions and the spectral tilt (dB, 500-2000 Hz over
+    3-8 kHz); see :data:`MEASURES`. Measured :data:`BLOCK` frames at a time."""
     samples = np.asarray(wav, np.float32).reshape(-1)
     count = max(1, int(np.ceil(len(samples) / HOP)))
     window = np.hanning(WINDOW).astype(np.float32)

@@ -11,11 +11,12 @@ children), the growth per frame and the hour it extrapolates to are printed. Run
 from __future__ import annotations
 
 import argparse
-import json
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from report import print_result  # benchmarks/ is on the path when run as a script
 
 from lipdub.media.ffmpeg import find_ffmpeg
 
@@ -73,11 +74,7 @@ def main() -> None:
         "hour_extrapolated_mb": round(hour),
         "hour_over_short": round(hour / short, 2),
     }
-    if args.json:
-        print(json.dumps(result))
-        return
-    for name, value in result.items():
-        print(f"{name:>24}: {value}")
+    print_result(result, args.json, width=24)
 
 
 if __name__ == "__main__":

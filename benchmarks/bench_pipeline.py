@@ -31,6 +31,7 @@ from pathlib import Path
 
 import cv2
 import numpy as np
+from report import print_result  # benchmarks/ is on the path when run as a script
 
 SIZES = {"720p": (1280, 720), "1080p": (1920, 1080), "4k": (3840, 2160)}
 FPS = 25
@@ -388,11 +389,7 @@ def main() -> None:
         )
         run = json.loads(child.stdout.strip().splitlines()[-1])
     result = summarise(args, run)
-    if args.json:
-        print(json.dumps(result))
-        return
-    for key, value in result.items():
-        print(f"{key:>32}: {value}")
+    print_result(result, args.json, width=32)
 
 
 if __name__ == "__main__":

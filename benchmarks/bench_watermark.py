@@ -20,6 +20,7 @@ import tempfile
 from pathlib import Path
 
 import numpy as np
+from report import print_result  # benchmarks/ is on the path when run as a script
 
 from lipdub.blenders.masks import lower_face_mask
 from lipdub.cli.app import main as lipdub
@@ -94,11 +95,7 @@ def main() -> None:
             ffmpeg(*before, "-i", str(dub), *after, str(variant))
             results[name] = watermark_of(variant)
     results["mouth_psnr_db"] = round(mark_psnr(), 2)
-    if args.json:
-        print(json.dumps(results))
-        return
-    for name, value in results.items():
-        print(f"{name:>22}: {value}")
+    print_result(results, args.json, width=22)
 
 
 if __name__ == "__main__":

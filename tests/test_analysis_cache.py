@@ -13,23 +13,10 @@ from lipdub.media.reader import VideoReader
 from lipdub.pipeline.analysis import Detections
 from lipdub.pipeline.analysis_cache import AnalysisCache, analysis_key, pack, unpack
 from lipdub.pipeline.dub import dub
-from lipdub.testing import lipdub_plugins, plugin_module  # noqa: F401 - fixture
+from lipdub.testing import lipdub_plugins  # noqa: F401 - fixture
 from lipdub.types import Face
 from tests.conftest import make_talking_head, speech_like, write_wav
-from tests.test_engine import BoxTracker, DarkenMouth, request_for
-
-
-@pytest.fixture
-def registered(lipdub_plugins):  # noqa: F811
-    module = plugin_module(
-        "cache_test",
-        register_generators=lambda register: register(DarkenMouth),
-        register_face_trackers=lambda register: register(BoxTracker),
-    )
-    lipdub_plugins.register(module)
-    DarkenMouth.fail_at = DarkenMouth.interrupt_at = None
-    BoxTracker.calls = 0
-    yield
+from tests.test_engine import BoxTracker, registered, request_for  # noqa: F401 - fixture
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +66,7 @@ def test_a_partial_entry_serves_only_shorter_dubs(tmp_path: Path) -> None:
     assert cache.load("cd" * 32, None).n_frames == 3  # type: ignore[union-attr]
 
 
-def test_the_key_follows_content_tracker_options_and_rate(registered, tmp_path: Path) -> None:
+def test_the_key_follows_content_tracker_options_and_rate(registered, tmp_path: Path) -> None:  # noqa: F811
     from lipdub.faces.mediapipe_tracker import MediapipeTracker
 
     video = tmp_path / "v.bin"
@@ -95,7 +82,7 @@ def test_the_key_follows_content_tracker_options_and_rate(registered, tmp_path: 
 
 
 @pytest.mark.slow
-def test_second_language_reuses_the_first_pass(registered, clip, tmp_path: Path) -> None:
+def test_second_language_reuses_the_first_pass(registered, clip, tmp_path: Path) -> None:  # noqa: F811
     video, english, french = clip
     first = dub(request_for((video, english), tmp_path / "en.mp4"))
     calls = BoxTracker.calls
@@ -115,7 +102,9 @@ def test_second_language_reuses_the_first_pass(registered, clip, tmp_path: Path)
 
 @pytest.mark.slow
 def test_no_cache_writes_no_entry_and_a_longer_dub_analyses_again(
-    registered, clip, tmp_path: Path
+    registered,  # noqa: F811
+    clip,
+    tmp_path: Path,
 ) -> None:
     video, english, french = clip
     dub(request_for((video, french), tmp_path / "a.mp4", analysis_cache=False))

@@ -68,6 +68,7 @@ def registered(lipdub_plugins):  # noqa: F811
     )
     lipdub_plugins.register(module)
     DarkenMouth.fail_at = DarkenMouth.interrupt_at = None
+    BoxTracker.calls = 0
     yield
 
 

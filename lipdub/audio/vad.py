@@ -104,9 +104,8 @@ def energy_probability(wav: np.ndarray) -> np.ndarray:
 
     samples = _samples(wav)
     count = rows_for(len(samples))
-    level = np.concatenate(
-        [10.0 * np.log10(_band_power(samples, a, b).sum(axis=1)) for a, b in _blocks(count)]
-    )
+    measured = [_block_level_and_snr(samples, count, a, b) for a, b in _blocks(count)]
+    level = np.concatenate([block_level for block_level, _ in measured])
     audible = level[level >= -75.0]
     if audible.size and np.percentile(audible, 95) - np.percentile(audible, 5) < _MIN_DYNAMIC_DB:
         chunks = range(0, len(samples), 1 << 20)  # a float64 copy of an hour is 460 MB
@@ -117,7 +116,7 @@ def energy_probability(wav: np.ndarray) -> np.ndarray:
         steady = np.full(count, 1.0 if rms_dbfs > _STEADY_VOICE_DBFS else 0.0, np.float32)
         steady[level < -75.0] = 0.0
         return steady
-    snr_db = np.concatenate([_block_snr_db(samples, count, a, b) for a, b in _blocks(count)])
+    snr_db = np.concatenate([block_snr for _, block_snr in measured])
     probability = 1.0 / (1.0 + np.exp(-(snr_db - _SNR_MID_DB) / (_SNR_SPAN_DB / 4.0)))
     probability[level < level.max() - _RELATIVE_FLOOR_DB] = 0.0
     probability[level < -75.0] = 0.0
@@ -128,8 +127,11 @@ def energy_probability(wav: np.ndarray) -> np.ndarray:
     return np.maximum(probability, 0.9 * held).astype(np.float32)
 
 
-def _block_snr_db(samples: np.ndarray, count: int, first: int, last: int) -> np.ndarray:
-    """Speech-band SNR (dB) of rows ``first:last`` over the running noise floor: per
+def _block_level_and_snr(
+    samples: np.ndarray, count: int, first: int, last: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Speech-band level (dB) of rows ``first:last`` and their SNR (dB) over the running
+    noise floor: per
     frequency a low percentile of the power over the surrounding :data:`_FLOOR_S` seconds,
     taken every half second (at rows ``0, 50, 100, ...`` of the whole audio) and
     interpolated in log power. The block reads the power of the rows its floors need."""
@@ -158,7 +160,7 @@ def _block_snr_db(samples: np.ndarray, count: int, first: int, last: int) -> np.
     floor /= -np.log(1.0 - _FLOOR_PERCENTILE / 100.0)
     own = power[first - reach_lo : last - reach_lo]
     excess = np.maximum(own - floor, 0.0).sum(axis=1)
-    return 10.0 * np.log10(excess / floor.sum(axis=1) + 1e-6)
+    return 10.0 * np.log10(own.sum(axis=1)), 10.0 * np.log10(excess / floor.sum(axis=1) + 1e-6)
 
 
 @lru_cache(maxsize=1)

@@ -180,7 +180,9 @@ class Generator(Component):
         """Called before the frames of a shot, with its tracked faces per source frame.
 
         Optional: generators that learn from the shot (e.g. retrieve real mouth appearances)
-        use it.
+        use it. ``faces`` is a sequence whose :class:`Face` objects are made as they are read
+        (a long shot's faces are not all in memory), so the same frame read twice gives two
+        equal objects, not one: recognise a face by its ``box``, not its identity.
         """
 
 

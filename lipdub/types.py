@@ -69,7 +69,8 @@ class GeneratorInput:
 
     ``frame`` is the full source frame (RGB uint8, read-only), ``audio`` the window of audio
     features for this output frame as ``(window_frames, dim)`` float32, ``index`` the output
-    frame number and ``source_index`` the source frame it shows.
+    frame number and ``source_index`` the source frame it shows. ``lane`` numbers the face
+    being redrawn among the dub's faces (more than one with ``--audio-for``).
     """
 
     frame: np.ndarray
@@ -78,3 +79,4 @@ class GeneratorInput:
     index: int
     source_index: int
     shot: int = 0
+    lane: int = 0

@@ -40,6 +40,6 @@ def test_shots_faces_and_resets() -> None:
     assert analysis.shots[19] == 0 and analysis.shots[20] == 1
     assert tracker.resets == 2  # at the first frame and at the cut
     assert all(face is not None for face in analysis.shot_faces(0))
-    assert analysis.shot_faces(1) == [None] * 15
+    assert list(analysis.shot_faces(1)) == [None] * 15
     assert analysis.faces[0].box == (20.0, 20.0, 60.0, 80.0)  # 10 px of bottom padding
     assert (analysis.width, analysis.height) == (128, 96)

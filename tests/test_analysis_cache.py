@@ -11,7 +11,7 @@ import pytest
 from lipdub.faces.regions import POINTS, FaceRegions
 from lipdub.media.reader import VideoReader
 from lipdub.pipeline.analysis import Detections
-from lipdub.pipeline.analysis_cache import AnalysisCache, analysis_key, pack, unpack
+from lipdub.pipeline.analysis_cache import AnalysisCache, analysis_key
 from lipdub.pipeline.dub import dub
 from lipdub.testing import lipdub_plugins  # noqa: F401 - fixture
 from lipdub.types import Face
@@ -37,14 +37,18 @@ def detections() -> Detections:
         [Face((5.0, 6.0, 70.0, 80.0)), Face((100.0, 6.0, 170.0, 80.0), None, 0.5, regions)],
     ]
     appearances = [[rng.normal(size=14) for _ in frame] for frame in faces]
-    return Detections([0, 0, 1], faces, appearances, 320, 240)
+    return Detections.from_lists([0, 0, 1], faces, appearances, 320, 240)
 
 
-def test_stored_detections_come_back_the_same() -> None:
+def test_stored_detections_come_back_the_same(tmp_path: Path) -> None:
     found = detections()
-    back, complete = unpack(pack(found, complete=True))
-    assert complete and back.shots == found.shots and (back.width, back.height) == (320, 240)
-    for got, want in zip(back.faces, found.faces, strict=True):
+    cache = AnalysisCache(tmp_path)
+    cache.save("ef" * 32, found, complete=True)
+    back = cache.load("ef" * 32, None)
+    assert back is not None and back.shots == found.shots
+    assert (back.width, back.height) == (320, 240)
+    for frame in range(found.n_frames):
+        got, want = back.faces_in(frame), found.faces_in(frame)
         assert [f.box for f in got] == [f.box for f in want]
         assert [f.detector_box for f in got] == [f.detector_box for f in want]
         assert [f.score for f in got] == pytest.approx([f.score for f in want])
@@ -52,8 +56,7 @@ def test_stored_detections_come_back_the_same() -> None:
             assert (a.regions is None) == (b.regions is None)
             if a.regions is not None:
                 np.testing.assert_array_equal(a.regions.points, b.regions.points)
-    for got, want in zip(back.appearances, found.appearances, strict=True):
-        np.testing.assert_array_equal(np.array(got), np.array(want))
+        np.testing.assert_array_equal(back.appearances_in(frame), found.appearances_in(frame))
 
 
 def test_a_partial_entry_serves_only_shorter_dubs(tmp_path: Path) -> None:

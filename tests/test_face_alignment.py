@@ -320,5 +320,7 @@ def test_first_pass_groups_frames_within_shots() -> None:
     dark, bright = np.full((64, 64, 3), 20, np.uint8), np.full((64, 64, 3), 230, np.uint8)
     tracker = Grouped()
     found = detect([dark] * 4 + [bright] * 2, tracker, fps=2.0)  # shots of 1 frame+
-    assert found.shots == [0, 0, 0, 0, 1, 1] and all(len(f) == 1 for f in found.faces)
+    assert found.shots == [0, 0, 0, 0, 1, 1] and all(
+        len(found.faces_in(i)) == 1 for i in range(found.n_frames)
+    )
     assert tracker.calls == ["reset", 3, 1, "reset", 2]  # the cut ends the first group

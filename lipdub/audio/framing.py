@@ -15,3 +15,21 @@ def centred_frames(samples: np.ndarray, first: int, last: int, hop: int, size: i
     if hi > lo:
         segment[lo - start : hi - start] = samples[lo:hi]
     return np.lib.stride_tricks.sliding_window_view(segment, size)[::hop]
+
+
+def all_finite(samples: np.ndarray) -> bool:
+    """Whether ``samples`` hold no NaN or infinity (a float64 sum: no copy of the signal)."""
+    return bool(np.isfinite(np.sum(samples, dtype=np.float64)))
+
+
+def row_power_db(samples: np.ndarray, hop: int, rows: int, block: int = 4096) -> np.ndarray:
+    """Mean power (dB, + 1e-12) of each of ``rows`` consecutive ``hop``-sample rows of
+    ``samples`` (zeros past its end), ``block`` rows at a time."""
+    out = np.empty(rows, np.float64)
+    for first in range(0, rows, block):
+        last = min(rows, first + block)
+        chunk = np.zeros((last - first) * hop, np.float64)
+        part = samples[first * hop : last * hop]
+        chunk[: len(part)] = part
+        out[first:last] = (chunk.reshape(-1, hop) ** 2).mean(axis=1)
+    return 10.0 * np.log10(out + 1e-12)

@@ -24,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from lipdub.audio.framing import centred_frames
+from lipdub.audio.framing import all_finite, centred_frames, row_power_db
 from lipdub.errors import InputError
 
 SAMPLE_RATE = 16000
@@ -71,7 +71,7 @@ def silero_available() -> bool:
 
 def _samples(wav: np.ndarray) -> np.ndarray:
     samples = np.asarray(wav, np.float32).reshape(-1)
-    if not np.all(np.isfinite(samples)):
+    if not all_finite(samples):
         raise InputError("the driving audio contains NaN or infinite samples")
     return samples
 
@@ -216,10 +216,7 @@ def silent_rows(wav: np.ndarray) -> np.ndarray:
     """Rows (10 ms, not overlapping) more than :data:`SILENCE_DB` below the loudest row:
     nobody speaks there, whatever a detector's hangover says."""
     samples = _samples(wav)
-    count = rows_for(len(samples))
-    padded = np.zeros(count * HOP, np.float32)
-    padded[: len(samples)] = samples
-    level = 10.0 * np.log10((padded.reshape(count, HOP).astype(np.float64) ** 2).mean(1) + 1e-12)
+    level = row_power_db(samples, HOP, rows_for(len(samples)))
     return level < level.max() - SILENCE_DB
 
 

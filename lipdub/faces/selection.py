@@ -7,7 +7,8 @@ choice never jumps to another person who becomes bigger for a moment.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from array import array
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -16,6 +17,7 @@ import numpy as np
 
 from lipdub.errors import InputError
 from lipdub.faces.boxes import box_center, box_iou
+from lipdub.faces.face_table import boxes_of
 from lipdub.types import Face
 
 FACE_MODE_ERROR = "--face must be largest, center, speaker, a face number or an image of the person"
@@ -50,22 +52,29 @@ def parse_face_mode(mode: str | int | Path) -> str | int | Path:
 
 @dataclass
 class _Track:
-    """One person within a shot: their face per frame index."""
+    """One person within a shot: the frames they are seen in and which of each frame's
+    faces is theirs (compact: an hour-long shot is two integer arrays)."""
 
-    faces: dict[int, Face] = field(default_factory=dict)
-    last_frame: int = -1
+    last_box: Sequence[float]
+    frames: array = field(default_factory=lambda: array("q"))
+    picks: array = field(default_factory=lambda: array("q"))
 
     @property
-    def last_face(self) -> Face:
-        return self.faces[self.last_frame]
+    def last_frame(self) -> int:
+        return self.frames[-1]
+
+    def add(self, frame: int, pick: int, box: Sequence[float]) -> None:
+        self.frames.append(frame)
+        self.picks.append(pick)
+        self.last_box = box
 
 
-def _continues(track: _Track, face: Face) -> float:
-    """How well ``face`` continues ``track`` (higher is better; 0 means it does not)."""
-    last = track.last_face.box
-    iou = box_iou(last, face.box)
+def _continues(track: _Track, box: Sequence[float]) -> float:
+    """How well a face at ``box`` continues ``track`` (higher is better; 0: it does not)."""
+    last = track.last_box
+    iou = box_iou(last, box)
     size = max(last[2] - last[0], last[3] - last[1], 1.0)
-    (lx, ly), (fx, fy) = box_center(last), box_center(face.box)
+    (lx, ly), (fx, fy) = box_center(last), box_center(box)
     shift = float(np.hypot(fx - lx, fy - ly)) / size
     if iou < MIN_IOU and shift > MAX_CENTER_SHIFT:
         return 0.0
@@ -73,16 +82,20 @@ def _continues(track: _Track, face: Face) -> float:
 
 
 def link_tracks(
-    detections: Sequence[Sequence[Face]], frame_indices: Sequence[int], max_gap: int
+    boxes_in: Callable[[int], Sequence[Sequence[float]]],
+    frame_indices: Iterable[int],
+    max_gap: int,
 ) -> list[_Track]:
-    """Greedily link the faces of consecutive frames into tracks (one shot's frames)."""
+    """Greedily link the faces of consecutive frames into tracks (one shot's frames);
+    ``boxes_in(i)`` are the boxes of frame ``i``'s faces."""
     tracks: list[_Track] = []
-    for index in frame_indices:
+    for index in map(int, frame_indices):
+        boxes = boxes_in(index)
         alive = [t for t in tracks if index - t.last_frame <= max_gap + 1]
         pairs = [
-            (_continues(track, face), t_i, f_i)
+            (_continues(track, box), t_i, f_i)
             for t_i, track in enumerate(alive)
-            for f_i, face in enumerate(detections[index])
+            for f_i, box in enumerate(boxes)
         ]
         used_tracks: set[int] = set()
         used_faces: set[int] = set()
@@ -91,11 +104,12 @@ def link_tracks(
                 continue
             used_tracks.add(t_i)
             used_faces.add(f_i)
-            alive[t_i].faces[index] = detections[index][f_i]
-            alive[t_i].last_frame = index
-        for f_i, face in enumerate(detections[index]):
+            alive[t_i].add(index, f_i, boxes[f_i])
+        for f_i, box in enumerate(boxes):
             if f_i not in used_faces:
-                tracks.append(_Track(faces={index: face}, last_frame=index))
+                track = _Track(box)
+                track.add(index, f_i, box)
+                tracks.append(track)
     return tracks
 
 
@@ -107,24 +121,28 @@ def choose_track(tracks: Sequence[Any], mode: str | int, frame_size: tuple[int, 
     width, height = frame_size
     if not isinstance(mode, int) and mode != "center":
         # Size weighted by presence: the biggest face that stays for the shot.
-        return max(tracks, key=lambda t: sum(f.area for f in t.faces.values()))
+        return max(tracks, key=lambda t: _area_sum(boxes_of(t.faces)))
     if mode == "center":
         half_diagonal = float(np.hypot(width, height)) / 2
 
         def centrality(track: Any) -> float:
-            total = 0.0
-            for face in track.faces.values():
-                cx, cy = box_center(face.box)
-                total += 1.0 - float(np.hypot(cx - width / 2, cy - height / 2)) / half_diagonal
-            return total
+            boxes = boxes_of(track.faces)
+            cx, cy = (boxes[:, 0] + boxes[:, 2]) / 2, (boxes[:, 1] + boxes[:, 3]) / 2
+            return float(np.sum(1.0 - np.hypot(cx - width / 2, cy - height / 2) / half_diagonal))
 
         return max(tracks, key=centrality)
     # Face number N: count the shot's main faces (seen at least half as long as the
     # longest-lived one) from left to right, starting at 0.
     longest = max(len(t.faces) for t in tracks)
     main = [t for t in tracks if len(t.faces) * 2 >= longest]
-    main.sort(key=lambda t: float(np.mean([box_center(f.box)[0] for f in t.faces.values()])))
+    main.sort(key=lambda t: float(np.mean(boxes_of(t.faces)[:, [0, 2]].mean(axis=1))))
     return main[mode] if mode < len(main) else None
+
+
+def _area_sum(boxes: np.ndarray) -> float:
+    """Summed area of ``(n, 4)`` boxes (empty boxes count 0)."""
+    sides = np.maximum(boxes[:, 2:] - boxes[:, :2], 0.0)
+    return float(np.sum(sides[:, 0] * sides[:, 1]))
 
 
 def select_faces(
@@ -156,8 +174,22 @@ def select_faces(
     for index, shot in enumerate(shot_ids):
         shot_frames.setdefault(shot, []).append(index)
     for frames in shot_frames.values():
-        chosen = choose_track(link_tracks(detections_per_frame, frames, max_gap), choice, size)
+        linked = link_tracks(
+            lambda i: [face.box for face in detections_per_frame[i]], frames, max_gap
+        )
+        tracks = [
+            _Chosen({i: detections_per_frame[i][k] for i, k in zip(t.frames, t.picks, strict=True)})
+            for t in linked
+        ]
+        chosen = choose_track(tracks, choice, size)
         if chosen is not None:
             for index, face in chosen.faces.items():
                 selected[index] = face
     return selected
+
+
+@dataclass
+class _Chosen:
+    """A linked track with its faces, for :func:`choose_track`."""
+
+    faces: dict[int, Face]

@@ -8,12 +8,12 @@ blended in from before a cut, and a step is not delayed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterator, Sequence
 
 import numpy as np
 
-from lipdub.faces.boxes import FloatBox, box_center
-from lipdub.faces.regions import FaceRegions
+from lipdub.faces.face_table import FaceSeries, FaceTable
+from lipdub.faces.regions import POINTS
 from lipdub.types import Face
 
 #: Two consecutive boxes whose centres are further apart than this share of the face size
@@ -54,78 +54,61 @@ def _smooth_points(landmarks: np.ndarray, pose_half: int, shape_half: int) -> np
     return (centres + scales * shapes).astype(np.float32)
 
 
-def _smooth_series(
-    series: list[np.ndarray | None], pose_half: int, shape_half: int
-) -> list[np.ndarray | None]:
-    """``series`` of ``(N, 2)`` point sets smoothed over each sub-run of consecutive frames
-    that all have points of one shape; ``None`` entries stay ``None``."""
-    out = list(series)
-    start = 0
-    while start < len(series):
-        first = series[start]
-        if first is None:
-            start += 1
-            continue
-        end = start + 1
-        while end < len(series) and _same_shape(series[end], first):
-            end += 1
-        # A long run is smoothed a chunk at a time, each read with a margin of the window
-        # (a row depends only on rows within it): the same result in bounded memory.
-        margin = max(pose_half, shape_half)
+def _stretches(keys: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, end)`` of every maximal stretch of equal keys that are not negative."""
+    keys = np.asarray(keys, np.int64)
+    if not keys.size:
+        return []
+    edges = np.flatnonzero(np.diff(keys)) + 1
+    starts = np.concatenate([[0], edges])
+    ends = np.concatenate([edges, [len(keys)]])
+    return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if keys[a] >= 0]
+
+
+def _smooth_stretches(
+    keys: np.ndarray,
+    read: Callable[[int, int], np.ndarray],
+    pose_half: int,
+    shape_half: int,
+) -> Iterator[tuple[int, int, np.ndarray]]:
+    """Point sets smoothed over each stretch of frames with equal non-negative ``keys`` (e.g.
+    their point count): ``(first, last, points)`` for frames ``first:last`` in order, a chunk
+    of :data:`SMOOTH_CHUNK` at a time, each read (``read(lo, hi)``: ``(hi - lo, N, 2)``)
+    with a margin of the window (a row depends only on rows within it), so a long run gives
+    the same result in bounded memory."""
+    margin = max(pose_half, shape_half)
+    for start, end in _stretches(keys):
         for first in range(start, end, SMOOTH_CHUNK):
             last = min(end, first + SMOOTH_CHUNK)
             lo, hi = max(start, first - margin), min(end, last + margin)
-            stacked = np.stack([np.asarray(series[k]) for k in range(lo, hi)])
-            smoothed = _smooth_points(stacked, pose_half, shape_half)
-            out[first:last] = list(smoothed[first - lo : last - lo])
-        start = end
+            smoothed = _smooth_points(read(lo, hi), pose_half, shape_half)
+            yield first, last, smoothed[first - lo : last - lo]
+
+
+def _smooth_boxes(boxes: np.ndarray, half_width: int) -> np.ndarray:
+    """``(T, 4)`` boxes (NaN rows: none) smoothed like the face boxes over each stretch of
+    frames that have one."""
+    out = np.full_like(boxes, np.nan)
+    for start, end in _stretches(np.where(np.isnan(boxes).any(axis=1), -1, 0)):
+        out[start:end] = centred_average(boxes[start:end], half_width)
     return out
 
 
-def _same_shape(points: np.ndarray | None, other: np.ndarray) -> bool:
-    return points is not None and np.shape(points) == np.shape(other)
-
-
-def _smooth_boxes(boxes: list[tuple[float, ...] | None], half_width: int) -> list[FloatBox | None]:
-    """Detector boxes smoothed like the face boxes over each sub-run of frames that have one;
-    ``None`` entries stay ``None``."""
-    out: list[FloatBox | None] = [None] * len(boxes)
-    start = 0
-    while start < len(boxes):
-        if boxes[start] is None:
-            start += 1
-            continue
-        end = start + 1
-        while end < len(boxes) and boxes[end] is not None:
-            end += 1
-        values = np.array(boxes[start:end], dtype=np.float64)
-        for k, row in enumerate(centred_average(values, half_width)):
-            out[start + k] = (float(row[0]), float(row[1]), float(row[2]), float(row[3]))
-        start = end
-    return out
-
-
-def _runs(faces: Sequence[Face | None], shot_ids: Sequence[int]) -> list[list[int]]:
-    """Runs of consecutive frames of one shot that all have a face, split at jumps."""
-    runs: list[list[int]] = []
-    current: list[int] = []
-    for index, face in enumerate(faces):
-        if face is None:
-            current = []
-            continue
-        if current:
-            prev = faces[current[-1]]
-            assert prev is not None
-            same_shot = shot_ids[current[-1]] == shot_ids[index]
-            size = max(prev.box[2] - prev.box[0], prev.box[3] - prev.box[1], 1.0)
-            (px, py), (fx, fy) = box_center(prev.box), box_center(face.box)
-            if not same_shot or np.hypot(fx - px, fy - py) > MAX_STEP * size:
-                current = []
-        if not current:
-            current = []
-            runs.append(current)
-        current.append(index)
-    return runs
+def _runs(boxes: np.ndarray, shot_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """``(start, end)`` of the runs of consecutive frames of one shot that all have a face
+    (``boxes`` not NaN), split at jumps."""
+    present = ~np.isnan(boxes).any(axis=1)
+    shots = np.asarray(shot_ids, np.int64)
+    prev, cur = boxes[:-1], boxes[1:]
+    size = np.maximum(np.maximum(prev[:, 2] - prev[:, 0], prev[:, 3] - prev[:, 1]), 1.0)
+    with np.errstate(invalid="ignore"):
+        step = np.hypot(
+            (cur[:, 0] + cur[:, 2] - prev[:, 0] - prev[:, 2]) / 2,
+            (cur[:, 1] + cur[:, 3] - prev[:, 1] - prev[:, 3]) / 2,
+        )
+        joined = present[:-1] & present[1:] & (shots[:-1] == shots[1:]) & ~(step > MAX_STEP * size)
+    run = np.cumsum(np.concatenate([[True], ~joined]))  # a new number at every break
+    return _stretches(np.where(present, run, -1))
 
 
 def smooth_track(
@@ -134,7 +117,7 @@ def smooth_track(
     fps: float = 25.0,
     box_seconds: float = 0.16,
     landmark_seconds: float = 0.04,
-) -> list[Face | None]:
+) -> FaceSeries:
     """``faces`` with smoothed boxes (detector boxes too), regions and landmarks; ``None``
     frames stay ``None``.
 
@@ -145,26 +128,68 @@ def smooth_track(
     """
     if len(shot_ids) != len(faces):
         raise ValueError("smooth_track needs one shot id per frame")
+    source = FaceSeries.of(faces)
     box_half = max(0, round(box_seconds * fps))
     landmark_half = max(0, round(landmark_seconds * fps))
-    result: list[Face | None] = list(faces)
-    for run in _runs(faces, shot_ids):
-        run_faces = [faces[i] for i in run]
-        boxes = centred_average(np.array([f.box for f in run_faces], dtype=np.float64), box_half)
-        detector_boxes = _smooth_boxes([f.detector_box for f in run_faces], box_half)
-        landmarks = _smooth_series([f.landmarks for f in run_faces], box_half, landmark_half)
-        regions = _smooth_series(
-            [None if f.regions is None else f.regions.points for f in run_faces],
-            box_half,
-            landmark_half,
-        )
-        for k, index in enumerate(run):
-            points = regions[k]
-            result[index] = Face(
-                box=tuple(float(v) for v in boxes[k]),
-                landmarks=landmarks[k],
-                score=run_faces[k].score,
-                regions=None if points is None else FaceRegions(points),
-                detector_box=detector_boxes[k],
+    boxes, detector_boxes = source.boxes(), source.detector_boxes()
+    out, rows = FaceTable(), np.full(len(source), -1, np.int64)
+    for start, end in _runs(boxes, shot_ids):
+        run = _Run(source, start, end, out, rows)
+        run.boxes = centred_average(boxes[start:end], box_half).astype(np.float64)
+        run.detector_boxes = _smooth_boxes(detector_boxes[start:end], box_half)
+        keys = run.has_regions.astype(np.int64) - 1
+        cursor = 0
+        for first, last, points in _smooth_stretches(keys, run.points, box_half, landmark_half):
+            run.emit(cursor, first, None)
+            run.emit(first, last, points)
+            cursor = last
+        run.emit(cursor, end - start, None)
+        if source.table.landmarks:
+            run.smooth_landmarks(box_half, landmark_half)
+    return FaceSeries(out, rows)
+
+
+class _Run:
+    """One run of frames ``start:end`` of ``source`` being smoothed into ``out``."""
+
+    def __init__(
+        self, source: FaceSeries, start: int, end: int, out: FaceTable, rows: np.ndarray
+    ) -> None:
+        self.source, self.start, self.out, self.rows = source, start, out, rows
+        self.source_rows = source.rows[start:end]
+        self.scores = source.table.scores.take(self.source_rows)
+        self.has_regions = source.table.has_regions.take(self.source_rows)
+        self.boxes = self.detector_boxes = np.empty((0, 4))
+
+    def points(self, lo: int, hi: int) -> np.ndarray:
+        """The regions of the run's frames ``lo:hi``."""
+        return self.source.table.points.take(self.source_rows[lo:hi])
+
+    def emit(self, lo: int, hi: int, points: np.ndarray | None) -> None:
+        """Store the run's frames ``lo:hi`` (``points``: their smoothed regions; None: they
+        have none) in ``out``, a chunk at a time."""
+        for a in range(lo, hi, SMOOTH_CHUNK):
+            b = min(hi, a + SMOOTH_CHUNK)
+            first = len(self.out)
+            self.rows[self.start + a : self.start + b] = np.arange(first, first + b - a)
+            chunk = points[a - lo : b - lo] if points is not None else np.zeros((b - a, POINTS, 2))
+            self.out.extend(
+                self.boxes[a:b],
+                self.scores[a:b],
+                self.detector_boxes[a:b],
+                self.has_regions[a:b] if points is None else np.ones(b - a, bool),
+                chunk,
             )
-    return result
+
+    def smooth_landmarks(self, pose_half: int, shape_half: int) -> None:
+        """The raw landmarks of the run's frames that have them, smoothed into ``out``."""
+        found = self.source.table.landmarks
+        series = [found.get(int(row)) for row in self.source_rows]
+        keys = np.array([-1 if p is None else len(p) for p in series], np.int64)
+
+        def read(lo: int, hi: int) -> np.ndarray:
+            return np.stack([np.asarray(series[k]) for k in range(lo, hi)])
+
+        for first, last, points in _smooth_stretches(keys, read, pose_half, shape_half):
+            for k in range(first, last):
+                self.out.landmarks[int(self.rows[self.start + k])] = points[k - first]

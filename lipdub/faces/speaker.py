@@ -16,8 +16,10 @@ from pathlib import Path
 import numpy as np
 
 from lipdub.eval.agreement import best_lag_correlation
+from lipdub.faces.face_table import FaceSeries, TrackFaces
 from lipdub.faces.selection import choose_track
 from lipdub.faces.tracks import FaceTrack, appearance_distance, main_tracks
+from lipdub.types import Face
 
 #: A track speaks when its opening correlates with the loudness at least this much ...
 MIN_SPEAKER_R = 0.3
@@ -169,12 +171,18 @@ def _speaker_in_shot(
 
 def faces_of_choices(
     tracks: Sequence[FaceTrack], choices: Sequence[ShotChoice], n_frames: int
-) -> list:
+) -> FaceSeries:
     """Per frame, the chosen track's face (None elsewhere)."""
     chosen = {(c.shot, c.track) for c in choices if c.track is not None}
-    faces: list = [None] * n_frames
-    for track in tracks:
-        if (track.shot, track.id) in chosen:
-            for index, face in track.faces.items():
-                faces[index] = face
-    return faces
+    picked = [t.faces for t in tracks if (t.shot, t.id) in chosen]
+    tables = {id(f.table) for f in picked if isinstance(f, TrackFaces)}
+    if len(tables) == 1 and all(isinstance(f, TrackFaces) for f in picked):
+        rows = np.full(n_frames, -1, np.int64)
+        for faces in picked:
+            rows[faces.frames] = faces.rows  # type: ignore[attr-defined]
+        return FaceSeries(picked[0].table, rows)  # type: ignore[attr-defined]
+    loose: list[Face | None] = [None] * n_frames  # tracks made by hand (e.g. in tests)
+    for faces in picked:
+        for index, face in faces.items():
+            loose[index] = face
+    return FaceSeries.of(loose)

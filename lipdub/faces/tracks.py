@@ -11,13 +11,14 @@ every time the same video is analysed.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import cv2
 import numpy as np
 
-from lipdub.faces.boxes import box_center
+from lipdub.faces.face_table import TrackFaces, boxes_of
 from lipdub.faces.selection import link_tracks
 from lipdub.media.shrink import shrink
 from lipdub.types import Face
@@ -32,6 +33,8 @@ SAME_PERSON = 1.0
 COLOURS = 9
 #: Side of the square the face is resized to before its colours are measured.
 SAMPLE_SIDE = 32
+#: Length of a descriptor: the colours, then the five :func:`shape_ratios`.
+APPEARANCE = COLOURS + 5
 
 
 def _lab_stats(frame: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray | None:
@@ -102,7 +105,7 @@ class FaceTrack:
 
     id: int
     shot: int
-    faces: dict[int, Face]
+    faces: Mapping[int, Face]
     appearance: np.ndarray
     frames_in_shot: int = 0
 
@@ -125,7 +128,8 @@ class FaceTrack:
 
     @property
     def mean_x(self) -> float:
-        return float(np.mean([box_center(f.box)[0] for f in self.faces.values()]))
+        boxes = boxes_of(self.faces)
+        return float(np.mean((boxes[:, 0] + boxes[:, 2]) / 2))
 
 
 @dataclass
@@ -154,8 +158,7 @@ class Person:
         return sum(t.frames for t in self.tracks)
 
 
-def _median_appearance(descriptors: list[np.ndarray]) -> np.ndarray:
-    stacked = np.stack(descriptors)
+def _median_appearance(stacked: np.ndarray) -> np.ndarray:
     out = np.full(stacked.shape[1], np.nan)
     for k in range(stacked.shape[1]):
         column = stacked[:, k][np.isfinite(stacked[:, k])]
@@ -164,32 +167,26 @@ def _median_appearance(descriptors: list[np.ndarray]) -> np.ndarray:
     return out
 
 
-def build_tracks(
-    detections: Sequence[Sequence[Face]],
-    appearances: Sequence[Sequence[np.ndarray]],
-    shot_ids: Sequence[int],
-    max_gap: int = 12,
-) -> list[FaceTrack]:
-    """Every face track of the video, in shot order, each with its person ``id``.
-
-    ``appearances[i][k]`` is the descriptor of ``detections[i][k]``.
-    """
-    if not (len(detections) == len(appearances) == len(shot_ids)):
-        raise ValueError("build_tracks needs detections, appearances and shot ids per frame")
-    shot_frames: dict[int, list[int]] = {}
-    for index, shot in enumerate(shot_ids):
-        shot_frames.setdefault(shot, []).append(index)
+def build_tracks(found: Any, max_gap: int = 12) -> list[FaceTrack]:
+    """Every face track of ``found`` (:class:`~lipdub.faces.detections.Detections`), in
+    shot order, each with its person ``id``."""
+    n = found.n_frames
+    ends = found.ends()
+    starts = np.concatenate([[0], ends[:-1]]).astype(np.int64)
+    boxes = found.table.boxes.take(np.arange(int(ends[-1]) if n else 0))
+    shots = np.asarray(found.shots[:n], np.int64)
+    order = np.argsort(shots, kind="stable")
     people: list[Person] = []
     tracks: list[FaceTrack] = []
-    for shot, frames in shot_frames.items():
+    for frames in np.split(order, np.flatnonzero(np.diff(shots[order])) + 1) if n else []:
+        shot = int(shots[frames[0]])
         shot_tracks = []
-        for linked in link_tracks(detections, frames, max_gap):
-            descriptors = [
-                appearances[i][next(k for k, f in enumerate(detections[i]) if f is face)]
-                for i, face in linked.faces.items()
-            ]
-            appearance = _median_appearance(descriptors)
-            shot_tracks.append(FaceTrack(-1, shot, dict(linked.faces), appearance, len(frames)))
+        for linked in link_tracks(lambda i: boxes[starts[i] : ends[i]].tolist(), frames, max_gap):
+            seen = np.asarray(linked.frames, np.int64)
+            rows = starts[seen] + np.asarray(linked.picks, np.int64)
+            appearance = _median_appearance(found.appearances.take(rows).astype(np.float64))
+            faces = TrackFaces(found.table, seen, rows)
+            shot_tracks.append(FaceTrack(-1, shot, faces, appearance, len(frames)))
         shot_tracks.sort(key=lambda t: (t.first_frame, t.mean_x))
         _assign_ids(shot_tracks, people)
         tracks.extend(shot_tracks)

@@ -4,7 +4,7 @@ every frame."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -14,9 +14,11 @@ from lipdub import defaults
 from lipdub.components import FaceTracker
 from lipdub.eval.agreement import loudness_per_frame
 from lipdub.faces.boxes import wav2lip_box
+from lipdub.faces.detections import Detections
+from lipdub.faces.face_table import FaceSeries
 from lipdub.faces.smoothing import smooth_track
 from lipdub.faces.speaker import ShotChoice, SpeakerScoring, choose_per_shot, faces_of_choices
-from lipdub.faces.tracks import FaceTrack, appearance_of, build_tracks, several_faces
+from lipdub.faces.tracks import FaceTrack, appearance_of, several_faces
 from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
 from lipdub.scenes import ShotDetector
 from lipdub.types import Face
@@ -28,7 +30,7 @@ class Analysis:
     tracks of the video and the track chosen in each shot."""
 
     shots: list[int]
-    faces: list[Face | None]
+    faces: Sequence[Face | None]
     width: int
     height: int
     tracks: list[FaceTrack] = field(default_factory=list)
@@ -42,42 +44,11 @@ class Analysis:
     def n_shots(self) -> int:
         return (self.shots[-1] + 1) if self.shots else 0
 
-    def shot_faces(self, shot: int) -> list[Face | None]:
+    def shot_faces(self, shot: int) -> Sequence[Face | None]:
         """The faces of every frame of ``shot`` (shots are numbered in frame order)."""
         start = bisect.bisect_left(self.shots, shot)
         end = bisect.bisect_right(self.shots, shot)
         return self.faces[start:end]
-
-
-@dataclass
-class Detections:
-    """Everything the tracker found: per frame its shot, faces and their appearances."""
-
-    shots: list[int]
-    faces: list[list[Face]]
-    appearances: list[list[np.ndarray]]
-    width: int
-    height: int
-
-    def tracks(self) -> list[FaceTrack]:
-        return build_tracks(self.faces, self.appearances, self.shots)
-
-    @property
-    def n_frames(self) -> int:
-        return len(self.shots)
-
-    def prefix(self, count: int | None) -> Detections:
-        """The detections of the first ``count`` frames (all when None); the tracker and the
-        shot detector only look back, so they equal what a run over those frames finds."""
-        if count is None or count >= self.n_frames:
-            return self
-        return Detections(
-            self.shots[:count],
-            self.faces[:count],
-            self.appearances[:count],
-            self.width,
-            self.height,
-        )
 
 
 def analyse(
@@ -131,28 +102,19 @@ def analyse(
 
 
 def prepare_faces(
-    chosen: list[Face | None],
+    chosen: Sequence[Face | None],
     shots: list[int],
     fps: float,
     pads: tuple[int, int, int, int],
     size: tuple[int, int],
     smooth: bool = True,
-) -> list[Face | None]:
+) -> FaceSeries:
     """One face per frame (None: none) smoothed within shots and given its generator box
     (``pads`` as ``(top, bottom, left, right)`` pixels, ``size`` the frame's width, height)."""
-    smoothed = smooth_track(chosen, shots, fps=fps) if smooth else chosen  # --nosmooth
-    return [
-        None
-        if face is None
-        else Face(
-            box=wav2lip_box(face, pads, size),
-            landmarks=face.landmarks,
-            score=face.score,
-            regions=face.regions,
-            detector_box=face.detector_box,
-        )
-        for face in smoothed
-    ]
+    faces = smooth_track(chosen, shots, fps=fps) if smooth else FaceSeries.of(chosen)
+    rows = faces.rows[faces.present()]
+    boxes = np.array([wav2lip_box(face, pads, size) for face in faces if face is not None])
+    return FaceSeries(faces.table.with_boxes(boxes.reshape(-1, 4), rows), faces.rows)
 
 
 def detect(
@@ -170,22 +132,19 @@ def detect(
     consumer reads the regions; the raw mesh is most of a face's memory)."""
     timer = timer or StageTimer()
     detector = ShotDetector(fps=fps, threshold=scene_threshold)
-    shots: list[int] = []
-    detections: list[list[Face]] = []
-    appearances: list[list[np.ndarray]] = []
+    found = Detections()
     shot = -1
-    width = height = 0
     group: list[np.ndarray] = []  # frames of the current shot not yet given to the tracker
     group_size = max(1, int(getattr(tracker, "frames_per_batch", 1)))
 
     def flush() -> None:
-        for frame, found in zip(group, tracker.detect_batch(group), strict=True):
-            appearances.append([appearance_of(frame, face) for face in found])
+        for frame, faces in zip(group, tracker.detect_batch(group), strict=True):
+            appearances = [appearance_of(frame, face) for face in faces]
             if not keep_landmarks:
-                found = [_without_landmarks(face) for face in found]
-            detections.append(found)
+                faces = [_without_landmarks(face) for face in faces]
+            found.add_frame(shot, faces, appearances)
         group.clear()
-        progress("analyse", len(detections), total)
+        progress("analyse", found.n_frames, total)
 
     iterator = iter(frames)
     while True:
@@ -193,7 +152,7 @@ def detect(
             frame = next(iterator, None)
         if frame is None:
             break
-        height, width = frame.shape[:2]
+        found.height, found.width = frame.shape[:2]
         with timer("detect"):
             if detector.push(frame) or shot < 0:  # a cut: finish the last shot's frames
                 if group:
@@ -203,11 +162,10 @@ def detect(
             group.append(frame)
             if len(group) >= group_size:
                 flush()
-        shots.append(shot)
     with timer("detect"):
         if group:
             flush()
-    return Detections(shots, detections, appearances, width, height)
+    return found
 
 
 def _without_landmarks(face: Face) -> Face:

@@ -14,15 +14,19 @@ import hashlib
 import logging
 import os
 import tempfile
+import zipfile
+from collections.abc import Iterator
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from lipdub.components import FaceTracker
-from lipdub.faces.regions import POINTS, FaceRegions
+from lipdub.faces.detections import Detections
+from lipdub.faces.face_table import BLOCK_ROWS
+from lipdub.faces.regions import POINTS
+from lipdub.faces.tracks import APPEARANCE
 from lipdub.media.filemode import apply_umask
-from lipdub.pipeline.analysis import Detections
-from lipdub.types import Face
 
 log = logging.getLogger(__name__)
 
@@ -76,53 +80,89 @@ def analysis_key(video: Path, tracker: FaceTracker, fps: float, scene_threshold:
     return hashlib.sha256("\0".join(parts).encode()).hexdigest()
 
 
-def pack(found: Detections, complete: bool) -> dict[str, np.ndarray]:
-    """``found`` as flat arrays (one row per face)."""
-    faces = [(index, face) for index, frame in enumerate(found.faces) for face in frame]
-    appearances = [a for frame in found.appearances for a in frame]
-    width = len(appearances[0]) if appearances else 0
-    nan4 = (np.nan,) * 4
-    return {
-        "meta": np.array([found.width, found.height, int(complete), FORMAT], np.int64),
-        "shots": np.asarray(found.shots, np.int32),
-        "frame": np.array([i for i, _ in faces], np.int32),
-        "box": np.array([f.box for _, f in faces], np.float32).reshape(-1, 4),
-        "score": np.array([f.score for _, f in faces], np.float32),
-        "detector_box": np.array([f.detector_box or nan4 for _, f in faces], np.float32).reshape(
-            -1, 4
-        ),
-        "has_regions": np.array([f.regions is not None for _, f in faces], bool),
-        "regions": np.array(
-            [np.zeros((POINTS, 2)) if f.regions is None else f.regions.points for _, f in faces],
+def write_detections(stream: BinaryIO, found: Detections, complete: bool) -> None:
+    """``found`` into ``stream`` as an ``.npz`` of flat arrays (one row per face), written a
+    block of rows at a time (an hour of faces is never copied into one array)."""
+    ends = found.ends()
+    n = int(ends[-1]) if len(ends) else 0
+    meta = np.array([found.width, found.height, int(complete), FORMAT], np.int64)
+    columns = {
+        "meta": (meta.shape, meta.dtype, lambda a, b: meta[a:b]),
+        "shots": ((found.n_frames,), np.int32, lambda a, b: np.asarray(found.shots[a:b])),
+        "frame": ((n,), np.int32, lambda a, b: np.searchsorted(ends, np.arange(a, b), "right")),
+        "box": ((n, 4), np.float32, lambda a, b: found.table.boxes.take(np.arange(a, b))),
+        "score": ((n,), np.float32, lambda a, b: found.table.scores.take(np.arange(a, b))),
+        "detector_box": (
+            (n, 4),
             np.float32,
-        ).reshape(-1, POINTS, 2),
-        "appearance": np.array(appearances, np.float64).reshape(len(appearances), width),
+            lambda a, b: found.table.detector_boxes.take(np.arange(a, b)),
+        ),
+        "has_regions": ((n,), bool, lambda a, b: found.table.has_regions.take(np.arange(a, b))),
+        "regions": (
+            (n, POINTS, 2),
+            np.float32,
+            lambda a, b: found.table.points.take(np.arange(a, b)),
+        ),
+        "appearance": (
+            (n, APPEARANCE),
+            np.float64,
+            lambda a, b: found.appearances.take(np.arange(a, b)),
+        ),
     }
+    with zipfile.ZipFile(stream, "w", allowZip64=True) as archive:
+        for name, (shape, dtype, rows) in columns.items():
+            header = {
+                "descr": np.lib.format.dtype_to_descr(np.dtype(dtype)),
+                "fortran_order": False,
+                "shape": shape,
+            }
+            with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+                np.lib.format.write_array_header_2_0(member, header)
+                for a in range(0, shape[0], BLOCK_ROWS):
+                    block = rows(a, min(shape[0], a + BLOCK_ROWS))
+                    member.write(np.ascontiguousarray(block, dtype).tobytes())
 
 
-def _box(values: np.ndarray) -> tuple[float, float, float, float]:
-    x1, y1, x2, y2 = (float(v) for v in values)
-    return x1, y1, x2, y2
-
-
-def unpack(arrays: dict[str, np.ndarray]) -> tuple[Detections, bool]:
-    """The detections stored by :func:`pack`, and whether they reach the video's end."""
-    width, height, complete, _ = (int(v) for v in arrays["meta"])
-    shots = arrays["shots"].tolist()
-    faces: list[list[Face]] = [[] for _ in shots]
-    appearances: list[list[np.ndarray]] = [[] for _ in shots]
-    for row, index in enumerate(arrays["frame"].tolist()):
-        detector = arrays["detector_box"][row]
-        regions = arrays["regions"][row]
-        face = Face(
-            box=_box(arrays["box"][row]),
-            score=float(arrays["score"][row]),
-            regions=FaceRegions(regions) if arrays["has_regions"][row] else None,
-            detector_box=None if np.isnan(detector).all() else _box(detector),
+def _blocks(archive: zipfile.ZipFile, name: str) -> Iterator[np.ndarray]:
+    """The array ``name`` of ``archive``, a block of rows at a time."""
+    with archive.open(f"{name}.npy") as member:
+        version = np.lib.format.read_magic(member)
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
         )
-        faces[index].append(face)
-        appearances[index].append(arrays["appearance"][row].copy())
-    return Detections(shots, faces, appearances, width, height), bool(complete)
+        shape, fortran, dtype = read_header(member)
+        if fortran:
+            raise ValueError(f"{name}: Fortran order")
+        row = dtype.itemsize * int(np.prod(shape[1:], dtype=np.int64))
+        left = shape[0]
+        while left:
+            count = min(left, BLOCK_ROWS)
+            data = member.read(count * row)
+            if len(data) != count * row:
+                raise ValueError(f"{name}: truncated")
+            yield np.frombuffer(data, dtype).reshape(count, *shape[1:])
+            left -= count
+
+
+def read_detections(path: Path) -> tuple[Detections, bool]:
+    """The detections :func:`write_detections` stored in ``path``, and whether they reach
+    the video's end."""
+    with zipfile.ZipFile(path) as archive:
+        whole = {name: np.concatenate(list(_blocks(archive, name))) for name in ("meta", "shots")}
+        width, height, complete, _ = (int(v) for v in whole["meta"])
+        found = Detections(width, height)
+        found.shots = whole["shots"].tolist()
+        parts = ("box", "score", "detector_box", "has_regions", "regions")
+        streams = [_blocks(archive, name) for name in parts]
+        for block in zip(*streams, strict=True):
+            found.table.extend(*block)
+        for block in _blocks(archive, "appearance"):
+            found.appearances.extend(block)
+        frames = np.concatenate([np.zeros(0, np.int64), *_blocks(archive, "frame")])
+        found.set_ends(np.searchsorted(frames, np.arange(len(found.shots)), "right"))
+    return found, bool(complete)
 
 
 class AnalysisCache:
@@ -141,9 +181,8 @@ class AnalysisCache:
         if not path.is_file():
             return None
         try:
-            with np.load(path, allow_pickle=False) as stored:
-                found, complete = unpack({name: stored[name] for name in stored.files})
-        except (OSError, ValueError, KeyError) as error:
+            found, complete = read_detections(path)
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile) as error:
             log.warning("ignoring unreadable analysis cache entry %s (%s)", path, error)
             return None
         if not complete and (frames is None or frames > found.n_frames):
@@ -163,7 +202,7 @@ class AnalysisCache:
         try:
             apply_umask(handle)
             with os.fdopen(handle, "wb") as stream:
-                np.savez(stream, **pack(found, complete))
+                write_detections(stream, found, complete)
             os.replace(temp, path)
         except OSError as error:
             log.warning("analysis not cached: %s", error)

@@ -160,9 +160,9 @@ def close_in_pauses(
     enabled, min_pause_ms = settings_of(generator)
     if not enabled or not patch.redrawn:
         return patch
-    lane = next((lane for lane in lanes if lane.faces[item.source_index] is item.face), None)
-    if lane is None:
+    if not 0 <= item.lane < len(lanes):
         return patch
+    lane = lanes[item.lane]
     weights = lane.closure_weights(min_pause_ms)
     amount = weight_at(weights, item.index, lane.fps)
     return blend_toward_closed(item.frame, item.face, patch, amount)

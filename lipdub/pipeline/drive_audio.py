@@ -234,7 +234,7 @@ class Lane:
     #: The track id (None: the face ``--face`` chose).
     track: int | None
     #: Per source frame, the face (None: not in that frame).
-    faces: list[Face | None]
+    faces: Sequence[Face | None]
     features: np.ndarray
     #: Speech probability per 10 ms of the driving audio (None: not measured).
     voice: np.ndarray | None = None
@@ -251,7 +251,7 @@ class Lane:
             self._closure[min_pause_ms] = closure_weights(self.voice, min_pause_ms)
         return self._closure[min_pause_ms]
 
-    def shot_faces(self, shots: Sequence[int], shot: int) -> list[Face | None]:
+    def shot_faces(self, shots: Sequence[int], shot: int) -> Sequence[Face | None]:
         """This lane's faces on every frame of ``shot`` (shots are numbered in frame order)."""
         return self.faces[bisect.bisect_left(shots, shot) : bisect.bisect_right(shots, shot)]
 
@@ -303,10 +303,10 @@ def frame_items(
 ) -> list[GeneratorInput]:
     """The generator inputs of one output frame: one per lane with a face in it."""
     items = []
-    for lane in lanes:
+    for number, lane in enumerate(lanes):
         face = lane.faces[source_index]
         if face is None:
             continue
         audio = frame_windows(lane.features, starts[out_index : out_index + 1], window)[0]
-        items.append(GeneratorInput(frame, face, audio, out_index, source_index, shot))
+        items.append(GeneratorInput(frame, face, audio, out_index, source_index, shot, number))
     return items

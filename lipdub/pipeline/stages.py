@@ -185,7 +185,7 @@ class FrameLoop:
                 self._generate_into(patches, run)
                 run = []
                 self._shot = output.shot
-                lane = next(ln for ln in self.lanes if ln.faces[output.items[0].source_index])
+                lane = self.lanes[output.items[0].lane]
                 generator.begin_shot(output.shot, lane.shot_faces(self.analysis.shots, output.shot))
             run.extend(output.items)
         self._generate_into(patches, run)

@@ -24,7 +24,7 @@ from typing import ClassVar
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from lipdub.audio.framing import centred_frames
+from lipdub.audio.framing import all_finite, centred_frames
 from lipdub.components import AudioExtractor
 from lipdub.errors import InputError
 
@@ -243,6 +243,6 @@ class ArticulationExtractor(AudioExtractor):
         """``(ceil(len(wav) / 160), 4)`` float32 rows of :data:`COLUMNS`, row ``j`` at
         ``j / 100`` s."""
         samples = np.asarray(wav, np.float32).reshape(-1)
-        if not np.all(np.isfinite(samples)):
+        if not all_finite(samples):
             raise InputError("the dub audio contains NaN or infinite samples")
         return articulate(samples)

@@ -13,6 +13,7 @@ interior.
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -115,32 +116,35 @@ class MouthBank:
 
     def __init__(self, max_entries: int = MAX_ENTRIES) -> None:
         self.max_entries = max_entries
-        self._wanted: dict[int, Face] = {}
+        self._wanted: Counter[tuple[float, ...]] = Counter()
         self.entries: list[MouthEntry] = []
 
     def begin_shot(self, faces: Sequence[Face | None]) -> None:
-        """Forget the last shot; choose which of this shot's frames to keep."""
+        """Forget the last shot; choose which of this shot's frames to keep (known by their
+        face box: the faces of a long shot are made afresh each time they are read)."""
         self.entries = []
-        self._wanted = {}
-        shapes = []
+        self._wanted = Counter()
+        openings, widths, boxes = [], [], []
         for face in faces:
             if face is None or face.regions is None or not face.regions.is_finite():
                 continue
             regions = face.regions
             shape = shape_of(regions.lips_inner, FaceAxes.from_regions(regions))
             if shape.opening >= MIN_OPENING:
-                shapes.append((shape.opening, shape.width, face))
-        if not shapes:
+                openings.append(shape.opening)
+                widths.append(shape.width)
+                boxes.append(face.box)
+        if not openings:
             return
-        shapes.sort(key=lambda row: (row[0], row[1]))
-        picks = np.unique(np.linspace(0, len(shapes) - 1, self.max_entries).round().astype(int))
-        self._wanted = {id(shapes[k][2]): shapes[k][2] for k in picks}
+        order = np.lexsort((widths, openings))
+        picks = np.unique(np.linspace(0, len(order) - 1, self.max_entries).round().astype(int))
+        self._wanted = Counter(tuple(boxes[order[k]]) for k in picks)
 
     def observe(self, frame: np.ndarray, face: Face) -> None:
         """Store ``face``'s mouth when it is one of the chosen frames."""
-        if id(face) in self._wanted and face.regions is not None:
+        if self._wanted[face.box] > 0 and face.regions is not None:
             self.entries.append(capture(frame, face.regions))
-            del self._wanted[id(face)]
+            self._wanted[face.box] -= 1
 
     def best(self, target: MouthShape, anchor: np.ndarray, face_height: float) -> MouthEntry | None:
         """The stored entry closest to ``target`` from the same face (a mouth near ``anchor``,

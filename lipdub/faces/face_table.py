@@ -1,0 +1,335 @@
+"""Faces stored by column, so that an hour of video costs a few hundred bytes of memory per
+frame, not the kilobytes of one :class:`~lipdub.types.Face` object each.
+
+A :class:`FaceTable` holds every face's box, score and detector box as rows of arrays and its
+named regions (most of a face's size) in blocks that move to an unlinked temporary file once
+the table is long (:data:`SPILL_ROWS`). A :class:`FaceSeries` is the per-frame view the
+pipeline passes around (a table row, or none, per frame): it is a ``Sequence[Face | None]``
+that makes the :class:`Face` of a frame only when that frame is looked at.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from typing import Any, overload
+
+import numpy as np
+
+from lipdub.faces.regions import POINTS, FaceRegions
+from lipdub.types import Face
+
+log = logging.getLogger(__name__)
+
+#: Rows per block of a column.
+BLOCK_ROWS = 4096
+#: A spilling column keeps up to this many rows in memory (about 5 minutes of one face at
+#: 25 frames/s, 6.7 MB of regions) and writes its full blocks to a temporary file beyond.
+SPILL_ROWS = 8192
+
+
+class RowBlocks:
+    """Rows of one ``shape`` and ``dtype``, appended in blocks of :data:`BLOCK_ROWS`; with
+    ``spill`` the full blocks go to an unlinked temporary file once there are more than
+    :data:`SPILL_ROWS` rows (read back with ``pread``: the page cache, not this process,
+    holds them)."""
+
+    def __init__(self, shape: tuple[int, ...] = (), dtype: Any = np.float64, spill: bool = False):
+        self.shape, self.dtype, self.spill = tuple(shape), np.dtype(dtype), spill
+        self._row_bytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
+        self._blocks: list[np.ndarray | None] = []  # None: the block is in the file
+        self._tail = np.empty((BLOCK_ROWS, *self.shape), self.dtype)
+        self._fill = 0
+        self._file: Any = None
+
+    def __len__(self) -> int:
+        return len(self._blocks) * BLOCK_ROWS + self._fill
+
+    def append(self, row: Any) -> None:
+        self._tail[self._fill] = row
+        self._fill += 1
+        if self._fill == BLOCK_ROWS:
+            self._close_block()
+
+    def extend(self, rows: np.ndarray) -> None:
+        rows = np.asarray(rows, self.dtype).reshape(-1, *self.shape)
+        done = 0
+        while done < len(rows):
+            part = rows[done : done + BLOCK_ROWS - self._fill]
+            self._tail[self._fill : self._fill + len(part)] = part
+            self._fill += len(part)
+            done += len(part)
+            if self._fill == BLOCK_ROWS:
+                self._close_block()
+
+    def put(self, rows: np.ndarray, values: np.ndarray) -> None:
+        """Overwrite ``rows`` (all in memory: columns that spill are written once)."""
+        values = np.asarray(values, self.dtype).reshape(-1, *self.shape)
+        for block, local, where in self._by_block(np.asarray(rows, np.int64)):
+            target = self._tail if block == len(self._blocks) else self._blocks[block]
+            if target is None:
+                raise ValueError("put() on rows that were spilled")
+            target[local] = values[where]
+
+    def take(self, rows: np.ndarray) -> np.ndarray:
+        """The rows at the indices ``rows``, as one new array."""
+        rows = np.asarray(rows, np.int64)
+        out = np.empty((len(rows), *self.shape), self.dtype)
+        for block, local, where in self._by_block(rows):
+            if block == len(self._blocks):
+                out[where] = self._tail[local]
+            elif self._blocks[block] is not None:
+                out[where] = self._blocks[block][local]  # type: ignore[index]
+            else:
+                out[where] = self._read(block, local)
+        return out
+
+    def array(self) -> np.ndarray:
+        """Every row, as one new array."""
+        return self.take(np.arange(len(self)))
+
+    def close(self) -> None:
+        """Drop the temporary file (it is unlinked already: this only frees it sooner)."""
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def _by_block(self, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
+        if rows.size and (rows.min() < 0 or rows.max() >= len(self)):
+            raise IndexError("row out of range")
+        blocks = rows // BLOCK_ROWS
+        for block in np.unique(blocks):
+            where = np.flatnonzero(blocks == block)
+            yield int(block), rows[where] - block * BLOCK_ROWS, where
+
+    def _read(self, block: int, local: np.ndarray) -> np.ndarray:
+        fd = self._file.fileno()
+        base = block * BLOCK_ROWS * self._row_bytes
+        lo, hi = int(local.min()), int(local.max()) + 1
+        if hi - lo <= 4 * len(local):  # dense: one read of the span
+            data = os.pread(fd, (hi - lo) * self._row_bytes, base + lo * self._row_bytes)
+            return np.frombuffer(data, self.dtype).reshape(-1, *self.shape)[local - lo]
+        out = np.empty((len(local), *self.shape), self.dtype)
+        for k, row in enumerate(local.tolist()):
+            data = os.pread(fd, self._row_bytes, base + row * self._row_bytes)
+            out[k] = np.frombuffer(data, self.dtype).reshape(self.shape)
+        return out
+
+    def _close_block(self) -> None:
+        self._blocks.append(self._tail)
+        self._tail = np.empty((BLOCK_ROWS, *self.shape), self.dtype)
+        self._fill = 0
+        if self.spill and len(self) > SPILL_ROWS:
+            self._spill_blocks()
+
+    def _spill_blocks(self) -> None:
+        if self._file is None:
+            try:
+                # Lives as long as the column; unlinked already, so nothing is left behind.
+                self._file = tempfile.TemporaryFile(prefix="lipdub-faces-")  # noqa: SIM115
+            except OSError as error:
+                log.warning("face regions kept in memory (no temporary file: %s)", error)
+                self.spill = False
+                return
+        for block, data in enumerate(self._blocks):
+            if data is not None:
+                os.pwrite(self._file.fileno(), data.tobytes(), block * BLOCK_ROWS * self._row_bytes)
+                self._blocks[block] = None
+
+
+class FaceTable:
+    """Faces by column (see the module docstring); each face is a row number. Boxes and
+    scores are kept as float32 (what the analysis cache stores, so a reused analysis gives
+    the very same faces), boxes given by :meth:`with_boxes` as float64."""
+
+    def __init__(self) -> None:
+        self.boxes = RowBlocks((4,), np.float32)
+        self.scores = RowBlocks((), np.float32)
+        self.detector_boxes = RowBlocks((4,), np.float32)  # NaN: none
+        self.has_regions = RowBlocks((), bool)
+        self.points = RowBlocks((POINTS, 2), np.float32, spill=True)
+        #: Raw tracker landmarks by row, for the few faces that keep them.
+        self.landmarks: dict[int, np.ndarray] = {}
+
+    def __len__(self) -> int:
+        return len(self.scores)
+
+    def append(self, face: Face) -> int:
+        """Store ``face``; its row number."""
+        row = len(self)
+        self.boxes.append(face.box)
+        self.scores.append(face.score)
+        self.detector_boxes.append(np.nan if face.detector_box is None else face.detector_box)
+        self.has_regions.append(face.regions is not None)
+        self.points.append(0.0 if face.regions is None else face.regions.points)
+        if face.landmarks is not None:
+            self.landmarks[row] = face.landmarks
+        return row
+
+    def extend(
+        self,
+        boxes: np.ndarray,
+        scores: np.ndarray,
+        detector_boxes: np.ndarray,
+        has_regions: np.ndarray,
+        points: np.ndarray,
+    ) -> None:
+        """Store many faces given by column (detector boxes NaN where none)."""
+        for column, values in (
+            (self.boxes, boxes),
+            (self.scores, scores),
+            (self.detector_boxes, detector_boxes),
+            (self.has_regions, has_regions),
+            (self.points, points),
+        ):
+            column.extend(values)
+
+    def with_boxes(self, boxes: np.ndarray, rows: np.ndarray) -> FaceTable:
+        """A table sharing this one's columns but with ``boxes`` at ``rows`` (NaN elsewhere)."""
+        table = FaceTable.__new__(FaceTable)
+        table.__dict__.update(self.__dict__)
+        table.boxes = RowBlocks((4,), np.float64)
+        table.boxes.extend(np.full((len(self), 4), np.nan))
+        table.boxes.put(rows, boxes)
+        return table
+
+    def face(self, row: int) -> Face:
+        return self.faces(np.array([row]))[0]
+
+    def faces(self, rows: np.ndarray) -> list[Face]:
+        """The faces at ``rows``."""
+        rows = np.asarray(rows, np.int64)
+        boxes, scores = self.boxes.take(rows).tolist(), self.scores.take(rows).tolist()
+        detector = self.detector_boxes.take(rows)
+        known = ~np.isnan(detector).all(axis=1)
+        detector_boxes = detector.tolist()
+        has_regions = self.has_regions.take(rows)
+        points = self.points.take(rows[has_regions]) if has_regions.any() else None
+        out, used = [], 0
+        for k, row in enumerate(rows.tolist()):
+            regions = None
+            if has_regions[k]:
+                regions, used = FaceRegions(points[used]), used + 1  # type: ignore[index]
+            out.append(
+                Face(
+                    box=tuple(boxes[k]),  # type: ignore[arg-type]
+                    landmarks=self.landmarks.get(row),
+                    score=scores[k],
+                    regions=regions,
+                    detector_box=tuple(detector_boxes[k]) if known[k] else None,  # type: ignore[arg-type]
+                )
+            )
+        return out
+
+
+class FaceSeries(Sequence):
+    """Per frame, a face of ``table`` (``rows[i]``; -1: no face in frame ``i``)."""
+
+    def __init__(self, table: FaceTable, rows: np.ndarray) -> None:
+        self.table = table
+        self.rows = np.asarray(rows, np.int64)
+
+    @classmethod
+    def of(cls, faces: Iterable[Face | None]) -> FaceSeries:
+        """``faces`` as a series (a series is returned as it is)."""
+        if isinstance(faces, FaceSeries):
+            return faces
+        table, rows = FaceTable(), []
+        for face in faces:
+            rows.append(-1 if face is None else table.append(face))
+        return cls(table, np.array(rows, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @overload
+    def __getitem__(self, index: int) -> Face | None: ...
+    @overload
+    def __getitem__(self, index: slice) -> FaceSeries: ...
+    def __getitem__(self, index: int | slice) -> Face | None | FaceSeries:
+        if isinstance(index, slice):
+            return FaceSeries(self.table, self.rows[index])
+        row = int(self.rows[index])
+        return None if row < 0 else self.table.face(row)
+
+    def __iter__(self) -> Iterator[Face | None]:
+        for start in range(0, len(self.rows), BLOCK_ROWS):
+            rows = self.rows[start : start + BLOCK_ROWS]
+            faces = iter(self.table.faces(rows[rows >= 0]))
+            for row in rows.tolist():
+                yield None if row < 0 else next(faces)
+
+    def __repr__(self) -> str:
+        return f"FaceSeries({len(self)} frames, {int((self.rows >= 0).sum())} faces)"
+
+    def present(self) -> np.ndarray:
+        """Whether each frame has a face."""
+        return self.rows >= 0
+
+    def boxes(self) -> np.ndarray:
+        """``(frames, 4)`` boxes, NaN where there is no face."""
+        return _column(self.table.boxes, self.rows, 4)
+
+    def detector_boxes(self) -> np.ndarray:
+        return _column(self.table.detector_boxes, self.rows, 4)
+
+    def region_points(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
+        """Frames ``start:stop``: whether each has regions, and their ``(n, POINTS, 2)``
+        points (undefined where it has none)."""
+        rows = self.rows[start:stop]
+        face = rows >= 0
+        has = np.zeros(len(rows), bool)
+        has[face] = self.table.has_regions.take(rows[face])
+        points = np.zeros((len(rows), POINTS, 2), np.float32)
+        if has.any():
+            points[has] = self.table.points.take(rows[has])
+        return has, points
+
+
+def _column(column: RowBlocks, rows: np.ndarray, width: int) -> np.ndarray:
+    out = np.full((len(rows), width), np.nan)
+    face = rows >= 0
+    out[face] = column.take(rows[face])
+    return out
+
+
+class TrackFaces(Mapping):
+    """One track's faces by frame index: rows ``rows`` of ``table`` on frames ``frames``
+    (increasing); a ``Mapping[int, Face]`` that makes each :class:`Face` when asked."""
+
+    def __init__(self, table: FaceTable, frames: np.ndarray, rows: np.ndarray) -> None:
+        self.table = table
+        self.frames = np.asarray(frames, np.int64)
+        self.rows = np.asarray(rows, np.int64)
+
+    def __getitem__(self, frame: int) -> Face:
+        k = int(np.searchsorted(self.frames, frame))
+        if k == len(self.frames) or self.frames[k] != frame:
+            raise KeyError(frame)
+        return self.table.face(int(self.rows[k]))
+
+    def __iter__(self) -> Iterator[int]:
+        return iter(self.frames.tolist())
+
+    def __len__(self) -> int:
+        return len(self.frames)
+
+    def values(self) -> Iterator[Face]:  # type: ignore[override]
+        """The faces in frame order, made a block at a time."""
+        for start in range(0, len(self.rows), BLOCK_ROWS):
+            yield from self.table.faces(self.rows[start : start + BLOCK_ROWS])
+
+    def items(self) -> Iterator[tuple[int, Face]]:  # type: ignore[override]
+        return zip(self.frames.tolist(), self.values())  # noqa: B905 - same length
+
+    def boxes(self) -> np.ndarray:
+        return self.table.boxes.take(self.rows)
+
+
+def boxes_of(faces: Mapping[int, Face]) -> np.ndarray:
+    """``(n, 4)``: the boxes of a track's faces in its frame order."""
+    if isinstance(faces, TrackFaces):
+        return faces.boxes()
+    return np.array([face.box for face in faces.values()], np.float64).reshape(-1, 4)

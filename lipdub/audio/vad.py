@@ -76,9 +76,9 @@ def _samples(wav: np.ndarray) -> np.ndarray:
     return samples
 
 
-#: Rows of the energy detector measured at once (a minute of audio): memory stays flat in
+#: Rows of the energy detector measured at once (20 s of audio): memory stays flat in
 #: the audio's length.
-_BLOCK_ROWS = 6000
+_BLOCK_ROWS = 2000
 _FLOOR_STEP = int(0.5 * FRAMES_PER_SECOND)
 _FLOOR_HALF = int(_FLOOR_S * FRAMES_PER_SECOND) // 2
 

@@ -17,6 +17,10 @@ from lipdub.media.probe import MediaInfo, probe
 SAMPLE_RATE = 16000
 
 
+#: Samples cleaned of NaN/infinity and clipped at once by :func:`load_audio`.
+CLEAN_BLOCK = 1 << 20
+
+
 def load_audio(
     source: str | os.PathLike[str] | MediaInfo, sample_rate: int = SAMPLE_RATE
 ) -> np.ndarray:
@@ -47,8 +51,10 @@ def load_audio(
         process.kill()
     if wav.size == 0:
         raise InputError(f"{info.path} contains no audio")
-    np.nan_to_num(wav, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
-    np.clip(wav, -1.0, 1.0, out=wav)
+    for start in range(0, len(wav), CLEAN_BLOCK):  # in place, a block at a time: no masks
+        block = wav[start : start + CLEAN_BLOCK]  # the size of the whole audio
+        np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+        np.clip(block, -1.0, 1.0, out=block)
     return wav
 
 

@@ -35,7 +35,7 @@ HOP = SAMPLE_RATE // int(FRAMES_PER_SECOND)
 WINDOW = 512
 FFT_SIZE = 2 * WINDOW
 #: Frames analysed at once (bounds memory on long audio).
-BLOCK = 2048
+BLOCK = 512
 #: Names of the feature columns, in order.
 COLUMNS: tuple[str, ...] = ("opening", "spread", "voicing", "loudness")
 OPENING, SPREAD, VOICING, LOUDNESS = range(4)

@@ -172,7 +172,11 @@ class _Run:
             b = min(hi, a + SMOOTH_CHUNK)
             first = len(self.out)
             self.rows[self.start + a : self.start + b] = np.arange(first, first + b - a)
-            chunk = points[a - lo : b - lo] if points is not None else np.zeros((b - a, POINTS, 2))
+            chunk = (
+                points[a - lo : b - lo]
+                if points is not None
+                else np.zeros((b - a, POINTS, 2), np.float32)
+            )
             self.out.extend(
                 self.boxes[a:b],
                 self.scores[a:b],

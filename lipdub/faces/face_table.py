@@ -86,6 +86,20 @@ class RowBlocks:
                 out[where] = self._read(block, local)
         return out
 
+    def row(self, index: int) -> np.ndarray:
+        """Row ``index`` (a view of it when in memory)."""
+        if not 0 <= index < len(self):
+            raise IndexError("row out of range")
+        block, local = divmod(index, BLOCK_ROWS)
+        if block == len(self._blocks):
+            return self._tail[local]
+        data = self._blocks[block]
+        if data is not None:
+            return data[local]
+        offset = (block * BLOCK_ROWS + local) * self._row_bytes
+        raw = os.pread(self._file.fileno(), self._row_bytes, offset)
+        return np.frombuffer(raw, self.dtype).reshape(self.shape)
+
     def array(self) -> np.ndarray:
         """Every row, as one new array."""
         return self.take(np.arange(len(self)))
@@ -196,7 +210,16 @@ class FaceTable:
         return table
 
     def face(self, row: int) -> Face:
-        return self.faces(np.array([row]))[0]
+        """The face at ``row``."""
+        detector = self.detector_boxes.row(row)
+        has_regions = bool(self.has_regions.row(row))
+        return Face(
+            box=tuple(self.boxes.row(row).tolist()),  # type: ignore[arg-type]
+            landmarks=self.landmarks.get(row),
+            score=float(self.scores.row(row)),
+            regions=FaceRegions(self.points.row(row).copy()) if has_regions else None,
+            detector_box=None if np.isnan(detector).all() else tuple(detector.tolist()),  # type: ignore[arg-type]
+        )
 
     def faces(self, rows: np.ndarray) -> list[Face]:
         """The faces at ``rows``."""

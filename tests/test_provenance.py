@@ -197,3 +197,40 @@ def test_manifest_says_algorithmic_edit_and_detects_tampering(tmp_path: Path) ->
     data[-200] ^= 0xFF  # a changed byte of the media data
     dubbed.write_bytes(bytes(data))
     assert manifest.read(dubbed).state == manifest.INVALID
+
+
+def test_signing_that_needs_more_memory_than_is_free_fails_with_one_line(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from lipdub.errors import OutputError
+    from lipdub.provenance import manifest
+
+    dubbed = tiny_video(tmp_path / "dubbed.mp4")
+    before = dubbed.read_bytes()
+    monkeypatch.setattr(manifest, "available_memory", lambda: dubbed.stat().st_size)
+    with pytest.raises(OutputError, match="needs about .* MB of memory .*--no-mark") as error:
+        manifest.sign(dubbed, DubFacts("warp"), keys.signing_key(), title="out.mp4")
+    assert "\n" not in str(error.value) and str(error.value).startswith("out.mp4: ")
+    assert dubbed.read_bytes() == before  # left as it was
+    monkeypatch.setattr(manifest, "available_memory", lambda: None)  # unknown: sign
+    manifest.sign(dubbed, DubFacts("warp"), keys.signing_key())
+    assert manifest.read(dubbed).state == manifest.UNTRUSTED
+
+
+def test_a_dub_that_cannot_be_signed_for_memory_leaves_no_file(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from lipdub.cli.app import main
+    from lipdub.provenance import manifest
+    from tests.conftest import make_talking_head, speech_like, write_wav
+
+    video = make_talking_head(tmp_path / "face.mp4", seconds=1.0, size=160)
+    audio = write_wav(tmp_path / "speech.wav", speech_like(1.0, seed=5))
+    monkeypatch.setattr(manifest, "available_memory", lambda: 1000)
+    out = tmp_path / "out.mp4"
+    args = [str(video), "--audio", str(audio), "-g", "warp", "-q", "--no-cache", "-o", str(out)]
+    assert main(args) != 0
+    error = capsys.readouterr().err.strip().splitlines()
+    assert len(error) == 1 and "--no-mark" in error[0] and "Traceback" not in error[0]
+    left = sorted(p.name for p in tmp_path.iterdir())
+    assert left == ["face.mp4", "signing", "speech.wav"]  # no output, no hidden partial

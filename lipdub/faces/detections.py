@@ -70,9 +70,8 @@ class Detections:
         """The table rows of ``frame``'s faces."""
         if not 0 <= frame < self.n_frames:
             raise IndexError(frame)
-        end = int(self._ends.take(np.array([frame]))[0])
-        start = 0 if frame == 0 else int(self._ends.take(np.array([frame - 1]))[0])
-        return range(start, end)
+        start = 0 if frame == 0 else int(self._ends.row(frame - 1))
+        return range(start, int(self._ends.row(frame)))
 
     def faces_in(self, frame: int) -> list[Face]:
         """The faces found in ``frame``."""

@@ -211,40 +211,43 @@ class FaceTable:
 
     def face(self, row: int) -> Face:
         """The face at ``row``."""
-        detector = self.detector_boxes.row(row)
-        has_regions = bool(self.has_regions.row(row))
-        return Face(
-            box=tuple(self.boxes.row(row).tolist()),  # type: ignore[arg-type]
-            landmarks=self.landmarks.get(row),
-            score=float(self.scores.row(row)),
-            regions=FaceRegions(self.points.row(row).copy()) if has_regions else None,
-            detector_box=None if np.isnan(detector).all() else tuple(detector.tolist()),  # type: ignore[arg-type]
+        points = self.points.row(row).copy() if self.has_regions.row(row) else None
+        return self._face(
+            row, self.boxes.row(row), self.scores.row(row), self.detector_boxes.row(row), points
         )
 
     def faces(self, rows: np.ndarray) -> list[Face]:
-        """The faces at ``rows``."""
+        """The faces at ``rows`` (each column read once for all of them)."""
         rows = np.asarray(rows, np.int64)
-        boxes, scores = self.boxes.take(rows).tolist(), self.scores.take(rows).tolist()
-        detector = self.detector_boxes.take(rows)
-        known = ~np.isnan(detector).all(axis=1)
-        detector_boxes = detector.tolist()
-        has_regions = self.has_regions.take(rows)
-        points = self.points.take(rows[has_regions]) if has_regions.any() else None
-        out, used = [], 0
-        for k, row in enumerate(rows.tolist()):
-            regions = None
-            if has_regions[k]:
-                regions, used = FaceRegions(points[used]), used + 1  # type: ignore[index]
-            out.append(
-                Face(
-                    box=tuple(boxes[k]),  # type: ignore[arg-type]
-                    landmarks=self.landmarks.get(row),
-                    score=scores[k],
-                    regions=regions,
-                    detector_box=tuple(detector_boxes[k]) if known[k] else None,  # type: ignore[arg-type]
-                )
+        boxes, scores = self.boxes.take(rows), self.scores.take(rows)
+        detector_boxes, has_regions = self.detector_boxes.take(rows), self.has_regions.take(rows)
+        points = iter(self.points.take(rows[has_regions]) if has_regions.any() else [])
+        return [
+            self._face(
+                row,
+                boxes[k],
+                scores[k],
+                detector_boxes[k],
+                next(points) if has_regions[k] else None,
             )
-        return out
+            for k, row in enumerate(rows.tolist())
+        ]
+
+    def _face(
+        self,
+        row: int,
+        box: np.ndarray,
+        score: np.ndarray,
+        detector: np.ndarray,
+        points: np.ndarray | None,
+    ) -> Face:
+        return Face(
+            box=tuple(box.tolist()),  # type: ignore[arg-type]
+            landmarks=self.landmarks.get(row),
+            score=float(score),
+            regions=None if points is None else FaceRegions(points),
+            detector_box=None if np.isnan(detector).all() else tuple(detector.tolist()),  # type: ignore[arg-type]
+        )
 
 
 class FaceSeries(Sequence):

@@ -69,6 +69,10 @@ class AudioExtractor(Component):
     frames_per_second: ClassVar[float]
     #: Sample rate the extractor expects.
     sample_rate: ClassVar[int] = 16000
+    #: Whether :meth:`extract` takes any :class:`~lipdub.audio.samples.Samples` (a length and
+    #: slices) and reads it a block at a time, so that an hour of audio is never in memory
+    #: at once. Optional: an extractor that leaves it False is given one array.
+    reads_blocks: ClassVar[bool] = False
 
     @abstractmethod
     def extract(self, wav: np.ndarray) -> np.ndarray:

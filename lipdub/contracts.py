@@ -23,6 +23,7 @@ import numpy as np
 from lipdub.audio.windows import frame_windows, window_starts
 from lipdub.components import AudioExtractor, Blender, FaceTracker, Generator
 from lipdub.faces.regions import JAW_POINTS, LIP_POINTS, OVAL_POINTS, FaceRegions
+from lipdub.spill import RowBlocks
 from lipdub.types import Face, GeneratorInput, Patch
 
 #: Frame size of the synthetic cases ``(height, width)``.
@@ -257,7 +258,9 @@ def check_tracker_batch(tracker: FaceTracker, frames: Sequence[np.ndarray]) -> N
 
 def check_extractor(extractor: AudioExtractor) -> None:
     """``extractor`` returns finite ``(frames, dim)`` float32 at ``frames_per_second``
-    (within :data:`FRAME_COUNT_SLACK` frames) with the same ``dim`` for any length."""
+    (within :data:`FRAME_COUNT_SLACK` frames) with the same ``dim`` for any length, and (when
+    it :attr:`~lipdub.components.AudioExtractor.reads_blocks`) the same features from samples
+    spilled to disk."""
     what = f"extractor {extractor.name!r}"
     rng = np.random.default_rng(3)
     widths = set()
@@ -276,4 +279,11 @@ def check_extractor(extractor: AudioExtractor) -> None:
                 f"{extractor.frames_per_second}/s")  # fmt: skip
         _expect(bool(np.all(np.isfinite(features))), f"{what}: features are not finite")
         widths.add(features.shape[1])
+        if extractor.reads_blocks:  # the same samples spilled in small blocks
+            store = RowBlocks((), np.float32, spill=True, block_rows=1000, keep_rows=2000)
+            store.extend(wav)
+            _expect(np.array_equal(extractor.extract(store), features),
+                    f"{what}: reads_blocks is set, but samples read a block at a time give "
+                    "other features than the same samples in an array")  # fmt: skip
+            store.close()
     _expect(len(widths) == 1, f"{what}: feature width changes with the length: {widths}")

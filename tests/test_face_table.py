@@ -8,20 +8,23 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lipdub import spill
 from lipdub.faces import face_table
 from lipdub.faces.detections import Detections
-from lipdub.faces.face_table import FaceSeries, RowBlocks
+from lipdub.faces.face_table import FaceSeries
 from lipdub.faces.regions import POINTS, FaceRegions
 from lipdub.faces.smoothing import smooth_track
 from lipdub.pipeline.analysis_cache import AnalysisCache
+from lipdub.spill import RowBlocks
 from lipdub.types import Face
 
 
 @pytest.fixture
 def small_blocks(monkeypatch: pytest.MonkeyPatch) -> None:
     """Blocks of 8 rows that spill past 16 rows, so a few dozen faces reach the disk."""
-    monkeypatch.setattr(face_table, "BLOCK_ROWS", 8)
-    monkeypatch.setattr(face_table, "SPILL_ROWS", 16)
+    monkeypatch.setattr(spill, "BLOCK_ROWS", 8)
+    monkeypatch.setattr(spill, "SPILL_ROWS", 16)
+    monkeypatch.setattr(face_table, "REGION_BLOCK_ROWS", 8)
 
 
 def test_a_spilled_column_gives_back_every_row(small_blocks: None) -> None:
@@ -39,6 +42,35 @@ def test_a_spilled_column_gives_back_every_row(small_blocks: None) -> None:
     with pytest.raises(IndexError):
         column.take(np.array([101]))
     column.close()
+
+
+def test_spilled_rows_can_be_overwritten(small_blocks: None) -> None:
+    column = RowBlocks((4,), np.float64, spill=True)
+    column.extend(np.full((40, 4), np.nan))
+    assert column._blocks[0] is None
+    rows = np.array([0, 3, 9, 17, 39])
+    column.put(rows, np.arange(20.0).reshape(5, 4))
+    got = column.array()
+    np.testing.assert_array_equal(got[rows], np.arange(20.0).reshape(5, 4))
+    assert np.isnan(np.delete(got, rows, axis=0)).all()
+
+
+def test_without_a_temporary_file_rows_stay_in_memory(
+    small_blocks: None, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(spill.tempfile, "TemporaryFile", refuse)
+    monkeypatch.setattr(spill, "_WARNED", set())
+    data = np.arange(100.0)
+    columns = [RowBlocks((), np.float64, spill=True, what="test rows") for _ in range(3)]
+    for column in columns:
+        column.extend(data)
+        np.testing.assert_array_equal(column.array(), data)
+        assert not column.spilled
+    warnings = [r for r in caplog.records if "test rows kept in memory" in r.getMessage()]
+    assert len(warnings) == 1 and "No space left" in warnings[0].getMessage()
 
 
 def random_face(rng: np.random.Generator, k: int, regions: bool = True) -> Face:
@@ -88,8 +120,9 @@ def test_smoothing_is_the_same_whether_the_regions_were_spilled_or_not(
         faces.append(None if k == 40 else Face(box, None, 1.0, FaceRegions(points)))
     shots = [0] * 60 + [1] * 20
     whole = list(smooth_track(faces, shots, fps=25))
-    monkeypatch.setattr(face_table, "BLOCK_ROWS", 8)
-    monkeypatch.setattr(face_table, "SPILL_ROWS", 16)
+    monkeypatch.setattr(spill, "BLOCK_ROWS", 8)
+    monkeypatch.setattr(spill, "SPILL_ROWS", 16)
+    monkeypatch.setattr(face_table, "REGION_BLOCK_ROWS", 8)
     spilled = smooth_track(faces, shots, fps=25)
     assert spilled.table.points._blocks[0] is None
     for got, want in zip(spilled, whole, strict=True):

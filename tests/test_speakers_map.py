@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from lipdub.audio.samples import shifted
 from lipdub.batch.pairing import read_manifest
 from lipdub.cli.app import main
 from lipdub.errors import InputError
@@ -21,7 +22,6 @@ from lipdub.eval.agreement import best_lag_correlation, loudness_per_frame
 from lipdub.media.audio import load_audio
 from lipdub.media.reader import VideoReader
 from lipdub.pipeline.drive_audio import (
-    fit_length,
     parse_audio_for,
     read_speaker_map,
     speaker_map,
@@ -110,10 +110,10 @@ def test_audio_for_wins_over_the_map_and_files_must_exist(tmp_path) -> None:
     assert speaker_map(None, None, drive_audio=b) == {}
 
 
-def test_fit_length_cuts_or_pads_with_silence() -> None:
+def test_a_stem_is_cut_or_padded_with_silence_to_the_mix() -> None:
     wav = np.ones(5, np.float32)
-    assert fit_length(wav, 3).tolist() == [1, 1, 1]
-    assert fit_length(wav, 7).tolist() == [1, 1, 1, 1, 1, 0, 0]
+    assert shifted(wav, 3)[:].tolist() == [1, 1, 1]
+    assert shifted(wav, 7)[:].tolist() == [1, 1, 1, 1, 1, 0, 0]
 
 
 def test_manifest_takes_speaker_columns_relative_to_it(tmp_path) -> None:

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import numpy as np
 
+from lipdub.audio import samples
+from lipdub.audio.samples import Samples
 from lipdub.errors import OutputError
 from lipdub.media.filemode import apply_umask
 
@@ -20,14 +22,6 @@ def default_cache_dir() -> Path:
     from lipdub.weights.registry import lipdub_home
 
     return lipdub_home() / "features"
-
-
-def audio_digest(wav: np.ndarray, sample_rate: int = 16000) -> str:
-    """SHA-256 of the float32 samples and the sample rate."""
-    samples = np.ascontiguousarray(wav, dtype=np.float32)
-    digest = hashlib.sha256(f"{sample_rate}:{samples.shape}:".encode())
-    digest.update(memoryview(samples).cast("B"))
-    return digest.hexdigest()
 
 
 def save_npy_atomic(path: Path, array: np.ndarray) -> None:
@@ -58,9 +52,9 @@ class FeatureCache:
         self.disabled = False
 
     @staticmethod
-    def key(wav: np.ndarray, extractor_identity: str, sample_rate: int = 16000) -> str:
+    def key(wav: Samples, extractor_identity: str, sample_rate: int = 16000) -> str:
         """The cache key of ``wav`` processed by the extractor whose identity is given."""
-        digest = hashlib.sha256(audio_digest(wav, sample_rate).encode())
+        digest = hashlib.sha256(samples.digest(wav, sample_rate).encode())
         digest.update(b"\0" + extractor_identity.encode())
         return digest.hexdigest()
 

@@ -9,8 +9,10 @@ from dataclasses import dataclass
 import numpy as np
 
 from lipdub.audio.cache import FeatureCache
+from lipdub.audio.samples import Samples, Shifted, whole
 from lipdub.components import AudioExtractor
 from lipdub.errors import InputError, PluginError
+from lipdub.spill import RowBlocks
 
 log = logging.getLogger(__name__)
 
@@ -26,13 +28,16 @@ class FeatureResult:
 
 
 def compute_features_info(
-    wav: np.ndarray, extractor: AudioExtractor, cache: FeatureCache | None = None
+    wav: Samples, extractor: AudioExtractor, cache: FeatureCache | None = None
 ) -> FeatureResult:
-    """Features of ``wav`` (float32 mono at the extractor's rate) and whether the cache had them."""
+    """Features of ``wav`` (float32 mono at the extractor's rate) and whether the cache had
+    them. An extractor that :attr:`~lipdub.components.AudioExtractor.reads_blocks` is given
+    ``wav`` as it is; any other gets one array of all its samples."""
     start = time.perf_counter()
-    wav = np.asarray(wav, dtype=np.float32)
-    if wav.ndim != 1:
-        raise InputError(f"audio must be mono, got samples of shape {wav.shape}")
+    if not isinstance(wav, RowBlocks | Shifted):  # an array, or a list of samples
+        wav = np.asarray(wav, dtype=np.float32)
+        if wav.ndim != 1:
+            raise InputError(f"audio must be mono, got samples of shape {wav.shape}")
     key = None
     if cache is not None:
         key = cache.key(wav, extractor.identity(), extractor.sample_rate)
@@ -40,7 +45,8 @@ def compute_features_info(
         if cached is not None:
             log.info("features of %s loaded from the cache (%s)", extractor.name, key[:12])
             return FeatureResult(cached, True, key, time.perf_counter() - start)
-    features = np.asarray(extractor.extract(wav), dtype=np.float32)
+    given = wav if extractor.reads_blocks else whole(wav)
+    features = np.asarray(extractor.extract(given), dtype=np.float32)
     if features.ndim != 2:
         raise PluginError(
             f"extractor {extractor.name!r} returned features of shape {features.shape}, "
@@ -52,7 +58,7 @@ def compute_features_info(
 
 
 def compute_features(
-    wav: np.ndarray, extractor: AudioExtractor, cache: FeatureCache | None = None
+    wav: Samples, extractor: AudioExtractor, cache: FeatureCache | None = None
 ) -> np.ndarray:
     """Features ``(frames, dim)`` float32 of ``wav``; see :func:`compute_features_info`."""
     return compute_features_info(wav, extractor, cache).features

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from lipdub.audio.samples import Samples
 
-def centred_frames(samples: np.ndarray, first: int, last: int, hop: int, size: int) -> np.ndarray:
+
+def centred_frames(samples: Samples, first: int, last: int, hop: int, size: int) -> np.ndarray:
     """Rows ``first:last`` of the ``size``-sample frames centred on samples ``j * hop``
     (zeros beyond either end of ``samples``), ``(last - first, size)`` float32: a strided view
     of one copy of the samples the block covers."""
@@ -17,12 +19,7 @@ def centred_frames(samples: np.ndarray, first: int, last: int, hop: int, size: i
     return np.lib.stride_tricks.sliding_window_view(segment, size)[::hop]
 
 
-def all_finite(samples: np.ndarray) -> bool:
-    """Whether ``samples`` hold no NaN or infinity (a float64 sum: no copy of the signal)."""
-    return bool(np.isfinite(np.sum(samples, dtype=np.float64)))
-
-
-def row_power_db(samples: np.ndarray, hop: int, rows: int, block: int = 4096) -> np.ndarray:
+def row_power_db(samples: Samples, hop: int, rows: int, block: int = 4096) -> np.ndarray:
     """Mean power (dB, + 1e-12) of each of ``rows`` consecutive ``hop``-sample rows of
     ``samples`` (zeros past its end), ``block`` rows at a time."""
     out = np.empty(rows, np.float64)

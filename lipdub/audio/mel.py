@@ -17,6 +17,7 @@ import numpy as np
 import scipy.fft
 from pydantic import Field
 
+from lipdub.audio.samples import Samples, mono
 from lipdub.components import AudioExtractor
 from lipdub.hookspecs import hookimpl
 
@@ -78,10 +79,10 @@ def _window(dtype: str) -> np.ndarray:
 BLOCK_COLUMNS = 4096
 
 
-def _emphasised(samples: np.ndarray, start: int, stop: int, pad_mode: str) -> np.ndarray:
+def _emphasised(samples: Samples, start: int, stop: int, pad_mode: str) -> np.ndarray:
     """Samples ``start:stop`` (float64) of the pre-emphasised signal padded by ``N_FFT // 2``
     each side for centring: zeros (``"constant"``) or mirrored (``"reflect"``, when the signal
-    is longer than the padding)."""
+    is longer than the padding). Reads only the span of ``samples`` it needs."""
     count = len(samples)
     index = np.arange(start, stop) - N_FFT // 2
     if count == 0:
@@ -91,14 +92,16 @@ def _emphasised(samples: np.ndarray, start: int, stop: int, pad_mode: str) -> np
         index = np.where(index >= count, 2 * (count - 1) - index, index)
     inside = (index >= 0) & (index < count)
     at = np.clip(index, 0, count - 1)
-    previous = np.where(at > 0, samples[np.maximum(at - 1, 0)].astype(np.float64), 0.0)
-    values = samples[at].astype(np.float64) - PREEMPHASIS * previous
+    low = max(int(at.min()) - 1, 0)
+    span = np.asarray(samples[low : int(at.max()) + 1], np.float64)
+    previous = np.where(at > 0, span[np.maximum(at - 1, 0) - low], 0.0)
+    values = span[at - low] - PREEMPHASIS * previous
     values[~inside] = 0.0
     return values
 
 
 def stft_magnitude_blocks(
-    wav: np.ndarray, dtype: str = "float64", pad_mode: str = "constant"
+    wav: Samples, dtype: str = "float64", pad_mode: str = "constant"
 ) -> Iterator[tuple[int, np.ndarray]]:
     """``|STFT|`` of pre-emphasised ``wav``, :data:`BLOCK_COLUMNS` columns at a time: pairs
     ``(first column, (columns, 401) array)``; ``1 + len(wav) // 200`` columns in all.
@@ -108,7 +111,7 @@ def stft_magnitude_blocks(
     """
     if pad_mode not in ("constant", "reflect"):
         raise ValueError(f"pad_mode must be 'constant' or 'reflect', not {pad_mode!r}")
-    samples = np.asarray(wav).reshape(-1)
+    samples = mono(wav, dtype=None)
     columns = 1 + len(samples) // HOP
     for first in range(0, columns, BLOCK_COLUMNS):
         last = min(columns, first + BLOCK_COLUMNS)
@@ -117,7 +120,7 @@ def stft_magnitude_blocks(
         yield first, np.abs(scipy.fft.rfft(frames * _window(dtype), axis=1))
 
 
-def melspectrogram(wav: np.ndarray, fast: bool = False, pad_mode: str = "constant") -> np.ndarray:
+def melspectrogram(wav: Samples, fast: bool = False, pad_mode: str = "constant") -> np.ndarray:
     """The Wav2Lip mel spectrogram ``(80, T)`` float32 of 16 kHz float32 mono ``wav``.
 
     ``fast`` computes the STFT in float32 (about 5x faster; differs from the float64 result by
@@ -125,7 +128,8 @@ def melspectrogram(wav: np.ndarray, fast: bool = False, pad_mode: str = "constan
     The STFT runs in blocks, so long audio needs little more memory than its mel frames.
     """
     dtype = "float32" if fast else "float64"
-    out = np.empty((N_MELS, 1 + np.asarray(wav).size // HOP), np.float32)
+    wav = mono(wav, dtype=None)
+    out = np.empty((N_MELS, 1 + len(wav) // HOP), np.float32)
     filters = mel_filterbank().astype(dtype, copy=False)
     min_level = 10.0 ** (MIN_LEVEL_DB / 20.0)
     for first, magnitude in stft_magnitude_blocks(wav, dtype, pad_mode):
@@ -142,6 +146,7 @@ class MelExtractor(AudioExtractor):
     name: ClassVar[str] = "mel"
     description: ClassVar[str] = "Wav2Lip 80-band mel spectrogram (80 frames/s)"
     frames_per_second: ClassVar[float] = FRAMES_PER_SECOND
+    reads_blocks: ClassVar[bool] = True
 
     class Options(AudioExtractor.Options):
         fast: bool = Field(

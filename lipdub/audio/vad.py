@@ -24,7 +24,8 @@ from typing import Any
 
 import numpy as np
 
-from lipdub.audio.framing import all_finite, centred_frames, row_power_db
+from lipdub.audio.framing import centred_frames, row_power_db
+from lipdub.audio.samples import Samples, all_finite, blocks, mono
 from lipdub.errors import InputError
 
 SAMPLE_RATE = 16000
@@ -69,8 +70,8 @@ def silero_available() -> bool:
     return all(importlib.util.find_spec(name) is not None for name in ("silero_vad", "torch"))
 
 
-def _samples(wav: np.ndarray) -> np.ndarray:
-    samples = np.asarray(wav, np.float32).reshape(-1)
+def _samples(wav: Samples) -> Samples:
+    samples = mono(wav)
     if not all_finite(samples):
         raise InputError("the driving audio contains NaN or infinite samples")
     return samples
@@ -83,7 +84,7 @@ _FLOOR_STEP = int(0.5 * FRAMES_PER_SECOND)
 _FLOOR_HALF = int(_FLOOR_S * FRAMES_PER_SECOND) // 2
 
 
-def _band_power(samples: np.ndarray, first: int, last: int) -> np.ndarray:
+def _band_power(samples: Samples, first: int, last: int) -> np.ndarray:
     """Speech-band (200-4000 Hz) power spectra of rows ``first:last`` (float64, + 1e-12):
     row ``j`` is the Hann-windowed :data:`_WINDOW` samples centred on sample ``j * HOP``."""
     frames = centred_frames(samples, first, last, HOP, _WINDOW)
@@ -97,7 +98,7 @@ def _blocks(count: int) -> list[tuple[int, int]]:
     return [(first, min(count, first + _BLOCK_ROWS)) for first in range(0, count, _BLOCK_ROWS)]
 
 
-def energy_probability(wav: np.ndarray) -> np.ndarray:
+def energy_probability(wav: Samples) -> np.ndarray:
     """Speech probability per 10 ms row from band power over a running noise floor (measured
     a block of rows at a time)."""
     from scipy.ndimage import maximum_filter1d, uniform_filter1d  # not at CLI start-up
@@ -108,10 +109,8 @@ def energy_probability(wav: np.ndarray) -> np.ndarray:
     level = np.concatenate([block_level for block_level, _ in measured])
     audible = level[level >= -75.0]
     if audible.size and np.percentile(audible, 95) - np.percentile(audible, 5) < _MIN_DYNAMIC_DB:
-        chunks = range(0, len(samples), 1 << 20)  # a float64 copy of an hour is 460 MB
-        energy = sum(
-            float(np.square(samples[i : i + (1 << 20)], dtype=np.float64).sum()) for i in chunks
-        )
+        # Block by block: a float64 copy of an hour is 460 MB.
+        energy = sum(float(np.square(part, dtype=np.float64).sum()) for _, part in blocks(samples))
         rms_dbfs = 10.0 * np.log10(energy / max(len(samples), 1) + 1e-20)
         steady = np.full(count, 1.0 if rms_dbfs > _STEADY_VOICE_DBFS else 0.0, np.float32)
         steady[level < -75.0] = 0.0
@@ -128,7 +127,7 @@ def energy_probability(wav: np.ndarray) -> np.ndarray:
 
 
 def _block_level_and_snr(
-    samples: np.ndarray, count: int, first: int, last: int
+    samples: Samples, count: int, first: int, last: int
 ) -> tuple[np.ndarray, np.ndarray]:
     """Speech-band level (dB) of rows ``first:last`` and their SNR (dB) over the running
     noise floor: per
@@ -170,7 +169,7 @@ def _silero_model() -> Any:
     return load_silero_vad()
 
 
-def silero_probability(wav: np.ndarray) -> np.ndarray:
+def silero_probability(wav: Samples) -> np.ndarray:
     """Speech probability per 10 ms row from the Silero VAD network (32 ms chunks)."""
     if not silero_available():
         raise InputError("VAD 'silero' needs the silero-vad package: pip install silero-vad")
@@ -179,23 +178,27 @@ def silero_probability(wav: np.ndarray) -> np.ndarray:
     samples = _samples(wav)
     count = rows_for(len(samples))
     chunks = int(np.ceil(len(samples) / _SILERO_CHUNK)) or 1
-    padded = np.zeros(chunks * _SILERO_CHUNK, np.float32)
-    padded[: len(samples)] = samples
     model = _silero_model()
     model.reset_states()
     values = np.empty(chunks, np.float32)
     with torch.inference_mode():
-        tensor = torch.from_numpy(padded)
-        for k in range(chunks):
-            chunk = tensor[k * _SILERO_CHUNK : (k + 1) * _SILERO_CHUNK]
-            values[k] = float(model(chunk, SAMPLE_RATE))
+        # A block holds whole chunks; the last chunk is padded with silence.
+        for first, block in blocks(samples, _SILERO_CHUNK * 2048):
+            padded = np.zeros(-(-len(block) // _SILERO_CHUNK) * _SILERO_CHUNK, np.float32)
+            padded[: len(block)] = block
+            tensor = torch.from_numpy(padded)
+            for k in range(len(padded) // _SILERO_CHUNK):
+                chunk = tensor[k * _SILERO_CHUNK : (k + 1) * _SILERO_CHUNK]
+                values[first // _SILERO_CHUNK + k] = float(model(chunk, SAMPLE_RATE))
+        if not len(samples):  # no audio: one chunk of silence
+            values[0] = float(model(torch.zeros(_SILERO_CHUNK), SAMPLE_RATE))
     model.reset_states()
     # Chunk k covers rows whose time lies in [k * 32 ms, (k + 1) * 32 ms).
     rows = np.minimum((np.arange(count) * HOP) // _SILERO_CHUNK, chunks - 1)
     return values[rows]
 
 
-def speech_probability(wav: np.ndarray, method: str = "auto") -> np.ndarray:
+def speech_probability(wav: Samples, method: str = "auto") -> np.ndarray:
     """Per 10 ms row of ``wav`` (float32 mono 16 kHz), the probability of speech in
     ``[0, 1]`` (float32) by ``method`` (see :data:`METHODS`)."""
     if method not in METHODS:
@@ -212,7 +215,7 @@ def speech_probability(wav: np.ndarray, method: str = "auto") -> np.ndarray:
     return probability
 
 
-def silent_rows(wav: np.ndarray) -> np.ndarray:
+def silent_rows(wav: Samples) -> np.ndarray:
     """Rows (10 ms, not overlapping) more than :data:`SILENCE_DB` below the loudest row:
     nobody speaks there, whatever a detector's hangover says."""
     samples = _samples(wav)

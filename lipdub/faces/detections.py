@@ -7,8 +7,9 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from lipdub.faces.face_table import FaceTable, RowBlocks
+from lipdub.faces.face_table import FaceTable
 from lipdub.faces.tracks import APPEARANCE, FaceTrack, build_tracks
+from lipdub.spill import RowBlocks
 from lipdub.types import Face
 
 
@@ -20,9 +21,9 @@ class Detections:
     def __init__(self, width: int = 0, height: int = 0) -> None:
         self.shots: list[int] = []
         self.table = FaceTable()
-        self.appearances = RowBlocks((APPEARANCE,), np.float32)
+        self.appearances = RowBlocks((APPEARANCE,), np.float32, spill=True)
         self.width, self.height = width, height
-        self._ends = RowBlocks((), np.int64)  # per frame: the row after its last face
+        self._ends = RowBlocks((), np.int64, spill=True)  # per frame: the row after its last face
         self._frames: int | None = None  # a prefix's frame count
 
     @classmethod
@@ -55,7 +56,7 @@ class Detections:
     def set_ends(self, ends: np.ndarray) -> None:
         """Per frame, the row after its last face (for detections stored by column; the
         table and ``shots`` are filled already)."""
-        self._ends = RowBlocks((), np.int64)
+        self._ends = RowBlocks((), np.int64, spill=True)
         self._ends.extend(ends)
 
     @property

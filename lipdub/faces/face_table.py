@@ -1,156 +1,36 @@
-"""Faces stored by column, so that an hour of video costs a few hundred bytes of memory per
-frame, not the kilobytes of one :class:`~lipdub.types.Face` object each.
+"""Faces stored by column, so that an hour of video costs a few bytes of memory per frame,
+not the kilobytes of one :class:`~lipdub.types.Face` object each.
 
-A :class:`FaceTable` holds every face's box, score and detector box as rows of arrays and its
-named regions (most of a face's size) in blocks that move to an unlinked temporary file once
-the table is long (:data:`SPILL_ROWS`). A :class:`FaceSeries` is the per-frame view the
-pipeline passes around (a table row, or none, per frame): it is a ``Sequence[Face | None]``
-that makes the :class:`Face` of a frame only when that frame is looked at.
-"""
+A :class:`FaceTable` holds every face's box, score, detector box and named regions (most of a
+face's size) as rows of columns whose full blocks move to an unlinked temporary file once the
+table is long (:class:`lipdub.spill.RowBlocks`). A :class:`FaceSeries` is the per-frame view
+the pipeline passes around (a table row, or none, per frame): it is a
+``Sequence[Face | None]`` that makes the :class:`Face` of a frame only when that frame is
+looked at."""
 
 from __future__ import annotations
 
-import logging
-import os
-import tempfile
 from collections.abc import Iterable, Iterator, Mapping, Sequence
-from typing import Any, overload
+from typing import overload
 
 import numpy as np
 
 from lipdub.faces.regions import POINTS, FaceRegions
+from lipdub.spill import RowBlocks
 from lipdub.types import Face
 
-log = logging.getLogger(__name__)
-
-#: Rows per block of a column.
-BLOCK_ROWS = 4096
-#: A spilling column keeps up to this many rows in memory (about 5 minutes of one face at
-#: 25 frames/s, 6.7 MB of regions) and writes its full blocks to a temporary file beyond.
-SPILL_ROWS = 8192
+#: Faces whose regions (824 bytes each) one block of the regions column holds; a table
+#: keeps up to two blocks in memory (about 80 s of one face at 25 frames/s).
+REGION_BLOCK_ROWS = 1024
 
 
-class RowBlocks:
-    """Rows of one ``shape`` and ``dtype``, appended in blocks of :data:`BLOCK_ROWS`; with
-    ``spill`` the full blocks go to an unlinked temporary file once there are more than
-    :data:`SPILL_ROWS` rows (read back with ``pread``: the page cache, not this process,
-    holds them)."""
+#: Faces made at once when a series or a track is iterated.
+FACES_AT_ONCE = 256
 
-    def __init__(self, shape: tuple[int, ...] = (), dtype: Any = np.float64, spill: bool = False):
-        self.shape, self.dtype, self.spill = tuple(shape), np.dtype(dtype), spill
-        self._row_bytes = int(np.prod(self.shape, dtype=np.int64)) * self.dtype.itemsize
-        self._blocks: list[np.ndarray | None] = []  # None: the block is in the file
-        self._tail = np.empty((BLOCK_ROWS, *self.shape), self.dtype)
-        self._fill = 0
-        self._file: Any = None
 
-    def __len__(self) -> int:
-        return len(self._blocks) * BLOCK_ROWS + self._fill
-
-    def append(self, row: Any) -> None:
-        self._tail[self._fill] = row
-        self._fill += 1
-        if self._fill == BLOCK_ROWS:
-            self._close_block()
-
-    def extend(self, rows: np.ndarray) -> None:
-        rows = np.asarray(rows, self.dtype).reshape(-1, *self.shape)
-        done = 0
-        while done < len(rows):
-            part = rows[done : done + BLOCK_ROWS - self._fill]
-            self._tail[self._fill : self._fill + len(part)] = part
-            self._fill += len(part)
-            done += len(part)
-            if self._fill == BLOCK_ROWS:
-                self._close_block()
-
-    def put(self, rows: np.ndarray, values: np.ndarray) -> None:
-        """Overwrite ``rows`` (all in memory: columns that spill are written once)."""
-        values = np.asarray(values, self.dtype).reshape(-1, *self.shape)
-        for block, local, where in self._by_block(np.asarray(rows, np.int64)):
-            target = self._tail if block == len(self._blocks) else self._blocks[block]
-            if target is None:
-                raise ValueError("put() on rows that were spilled")
-            target[local] = values[where]
-
-    def take(self, rows: np.ndarray) -> np.ndarray:
-        """The rows at the indices ``rows``, as one new array."""
-        rows = np.asarray(rows, np.int64)
-        out = np.empty((len(rows), *self.shape), self.dtype)
-        for block, local, where in self._by_block(rows):
-            if block == len(self._blocks):
-                out[where] = self._tail[local]
-            elif self._blocks[block] is not None:
-                out[where] = self._blocks[block][local]  # type: ignore[index]
-            else:
-                out[where] = self._read(block, local)
-        return out
-
-    def row(self, index: int) -> np.ndarray:
-        """Row ``index`` (a view of it when in memory)."""
-        if not 0 <= index < len(self):
-            raise IndexError("row out of range")
-        block, local = divmod(index, BLOCK_ROWS)
-        if block == len(self._blocks):
-            return self._tail[local]
-        data = self._blocks[block]
-        if data is not None:
-            return data[local]
-        offset = (block * BLOCK_ROWS + local) * self._row_bytes
-        raw = os.pread(self._file.fileno(), self._row_bytes, offset)
-        return np.frombuffer(raw, self.dtype).reshape(self.shape)
-
-    def array(self) -> np.ndarray:
-        """Every row, as one new array."""
-        return self.take(np.arange(len(self)))
-
-    def close(self) -> None:
-        """Drop the temporary file (it is unlinked already: this only frees it sooner)."""
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-    def _by_block(self, rows: np.ndarray) -> Iterator[tuple[int, np.ndarray, np.ndarray]]:
-        if rows.size and (rows.min() < 0 or rows.max() >= len(self)):
-            raise IndexError("row out of range")
-        blocks = rows // BLOCK_ROWS
-        for block in np.unique(blocks):
-            where = np.flatnonzero(blocks == block)
-            yield int(block), rows[where] - block * BLOCK_ROWS, where
-
-    def _read(self, block: int, local: np.ndarray) -> np.ndarray:
-        fd = self._file.fileno()
-        base = block * BLOCK_ROWS * self._row_bytes
-        lo, hi = int(local.min()), int(local.max()) + 1
-        if hi - lo <= 4 * len(local):  # dense: one read of the span
-            data = os.pread(fd, (hi - lo) * self._row_bytes, base + lo * self._row_bytes)
-            return np.frombuffer(data, self.dtype).reshape(-1, *self.shape)[local - lo]
-        out = np.empty((len(local), *self.shape), self.dtype)
-        for k, row in enumerate(local.tolist()):
-            data = os.pread(fd, self._row_bytes, base + row * self._row_bytes)
-            out[k] = np.frombuffer(data, self.dtype).reshape(self.shape)
-        return out
-
-    def _close_block(self) -> None:
-        self._blocks.append(self._tail)
-        self._tail = np.empty((BLOCK_ROWS, *self.shape), self.dtype)
-        self._fill = 0
-        if self.spill and len(self) > SPILL_ROWS:
-            self._spill_blocks()
-
-    def _spill_blocks(self) -> None:
-        if self._file is None:
-            try:
-                # Lives as long as the column; unlinked already, so nothing is left behind.
-                self._file = tempfile.TemporaryFile(prefix="lipdub-faces-")  # noqa: SIM115
-            except OSError as error:
-                log.warning("face regions kept in memory (no temporary file: %s)", error)
-                self.spill = False
-                return
-        for block, data in enumerate(self._blocks):
-            if data is not None:
-                os.pwrite(self._file.fileno(), data.tobytes(), block * BLOCK_ROWS * self._row_bytes)
-                self._blocks[block] = None
+def _points_column() -> RowBlocks:
+    rows = REGION_BLOCK_ROWS
+    return RowBlocks((POINTS, 2), np.float32, spill=True, block_rows=rows, keep_rows=rows)
 
 
 class FaceTable:
@@ -159,11 +39,11 @@ class FaceTable:
     the very same faces), boxes given by :meth:`with_boxes` as float64."""
 
     def __init__(self) -> None:
-        self.boxes = RowBlocks((4,), np.float32)
-        self.scores = RowBlocks((), np.float32)
-        self.detector_boxes = RowBlocks((4,), np.float32)  # NaN: none
-        self.has_regions = RowBlocks((), bool)
-        self.points = RowBlocks((POINTS, 2), np.float32, spill=True)
+        self.boxes = RowBlocks((4,), np.float32, spill=True)
+        self.scores = RowBlocks((), np.float32, spill=True)
+        self.detector_boxes = RowBlocks((4,), np.float32, spill=True)  # NaN: none
+        self.has_regions = RowBlocks((), bool, spill=True)
+        self.points = _points_column()
         #: Raw tracker landmarks by row, for the few faces that keep them.
         self.landmarks: dict[int, np.ndarray] = {}
 
@@ -204,7 +84,7 @@ class FaceTable:
         """A table sharing this one's columns but with ``boxes`` at ``rows`` (NaN elsewhere)."""
         table = FaceTable.__new__(FaceTable)
         table.__dict__.update(self.__dict__)
-        table.boxes = RowBlocks((4,), np.float64)
+        table.boxes = RowBlocks((4,), np.float64, spill=True)
         table.boxes.extend(np.full((len(self), 4), np.nan))
         table.boxes.put(rows, boxes)
         return table
@@ -281,8 +161,8 @@ class FaceSeries(Sequence):
         return None if row < 0 else self.table.face(row)
 
     def __iter__(self) -> Iterator[Face | None]:
-        for start in range(0, len(self.rows), BLOCK_ROWS):
-            rows = self.rows[start : start + BLOCK_ROWS]
+        for start in range(0, len(self.rows), FACES_AT_ONCE):
+            rows = self.rows[start : start + FACES_AT_ONCE]
             faces = iter(self.table.faces(rows[rows >= 0]))
             for row in rows.tolist():
                 yield None if row < 0 else next(faces)
@@ -344,8 +224,8 @@ class TrackFaces(Mapping):
 
     def values(self) -> Iterator[Face]:  # type: ignore[override]
         """The faces in frame order, made a block at a time."""
-        for start in range(0, len(self.rows), BLOCK_ROWS):
-            yield from self.table.faces(self.rows[start : start + BLOCK_ROWS])
+        for start in range(0, len(self.rows), FACES_AT_ONCE):
+            yield from self.table.faces(self.rows[start : start + FACES_AT_ONCE])
 
     def items(self) -> Iterator[tuple[int, Face]]:  # type: ignore[override]
         return zip(self.frames.tolist(), self.values())  # noqa: B905 - same length

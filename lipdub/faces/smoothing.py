@@ -20,7 +20,7 @@ from lipdub.types import Face
 #: are treated as a jump (e.g. an undetected cut) and not smoothed together.
 MAX_STEP = 0.5
 #: Frames of points smoothed at once (with a margin of the window on each side).
-SMOOTH_CHUNK = 2048
+SMOOTH_CHUNK = 512
 
 
 def centred_average(values: np.ndarray, half_width: int) -> np.ndarray:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO
 
@@ -12,6 +14,7 @@ import numpy as np
 from lipdub.errors import InputError
 from lipdub.media.ffmpeg import FFmpegProcess, input_url
 from lipdub.media.probe import MediaInfo, probe
+from lipdub.spill import RowBlocks
 
 #: The sample rate the pipeline works at.
 SAMPLE_RATE = 16000
@@ -31,6 +34,63 @@ def load_audio(
     down by ffmpeg (``-ac 1``). Raises InputError when the file has no
     audio stream, holds no audio samples, or cannot be decoded.
     """
+    with _decoding(source, sample_rate) as (info, stream):
+        expected = int((info.duration or 0.0) * sample_rate) + sample_rate
+        wav = _read_samples(stream, expected)
+    if wav.size == 0:
+        raise InputError(f"{info.path} contains no audio")
+    for start in range(0, len(wav), CLEAN_BLOCK):  # in place, a block at a time: no masks
+        _clean(wav[start : start + CLEAN_BLOCK])  # the size of the whole audio
+    return wav
+
+
+#: Samples :func:`stream_audio` keeps in memory (about a minute at 16 kHz); longer audio
+#: goes to a temporary file, in blocks of :data:`STREAM_BLOCK` samples (1 MB).
+KEEP_SAMPLES = 1 << 20
+STREAM_BLOCK = 1 << 18
+
+
+def stream_audio(
+    source: str | os.PathLike[str] | MediaInfo, sample_rate: int = SAMPLE_RATE
+) -> RowBlocks:
+    """What :func:`load_audio` gives, as :class:`~lipdub.spill.RowBlocks` that move to an
+    unlinked temporary file past :data:`KEEP_SAMPLES`: an hour of audio (230 MB at 16 kHz)
+    is decoded and read back a block at a time, never held whole."""
+    store = RowBlocks(
+        (), np.float32, spill=True, block_rows=STREAM_BLOCK, keep_rows=KEEP_SAMPLES,
+        what="audio samples",
+    )  # fmt: skip
+    with _decoding(source, sample_rate) as (info, stream):
+        chunk = np.empty(CLEAN_BLOCK, "<f4")
+        while filled := _fill(stream, chunk):
+            store.extend(_clean(chunk[: filled // 4]))
+    if not len(store):
+        raise InputError(f"{info.path} contains no audio")
+    return store
+
+
+def _clean(samples: np.ndarray) -> np.ndarray:
+    """``samples`` with NaN made 0 and everything clipped to [-1, 1], in place."""
+    np.nan_to_num(samples, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
+    return np.clip(samples, -1.0, 1.0, out=samples)
+
+
+def _fill(stream: IO[bytes], chunk: np.ndarray) -> int:
+    """Bytes read into ``chunk`` until it is full or ``stream`` ends (whole samples only)."""
+    view = memoryview(chunk).cast("B")
+    filled = 0
+    while filled < len(view) and (got := stream.readinto(view[filled:])):  # type: ignore[attr-defined]
+        filled += got
+    return filled - filled % 4
+
+
+@contextlib.contextmanager
+def _decoding(
+    source: str | os.PathLike[str] | MediaInfo, sample_rate: int
+) -> Iterator[tuple[MediaInfo, IO[bytes]]]:
+    """ffmpeg decoding ``source``'s first audio stream to float32 mono at ``sample_rate``:
+    its info and the stream of samples; InputError when there is no audio stream or ffmpeg
+    fails."""
     if sample_rate <= 0:
         raise ValueError(f"sample_rate must be positive, got {sample_rate}")
     info = source if isinstance(source, MediaInfo) else probe(source)
@@ -43,19 +103,11 @@ def load_audio(
     ]  # fmt: skip
     process = FFmpegProcess(args, stdout=subprocess.PIPE)
     try:
-        expected = int((info.duration or 0.0) * sample_rate) + sample_rate
-        wav = _read_samples(process.stdout, expected)
+        yield info, process.stdout
         if process.wait() != 0:
             raise InputError(f"{info.path}: could not decode audio ({process.error_line()})")
     finally:
         process.kill()
-    if wav.size == 0:
-        raise InputError(f"{info.path} contains no audio")
-    for start in range(0, len(wav), CLEAN_BLOCK):  # in place, a block at a time: no masks
-        block = wav[start : start + CLEAN_BLOCK]  # the size of the whole audio
-        np.nan_to_num(block, copy=False, nan=0.0, posinf=1.0, neginf=-1.0)
-        np.clip(block, -1.0, 1.0, out=block)
-    return wav
 
 
 def _read_samples(stream: IO[bytes], expected: int) -> np.ndarray:

@@ -21,9 +21,9 @@ from typing import BinaryIO
 
 import numpy as np
 
+from lipdub import spill
 from lipdub.components import FaceTracker
 from lipdub.faces.detections import Detections
-from lipdub.faces.face_table import BLOCK_ROWS
 from lipdub.faces.regions import POINTS
 from lipdub.faces.tracks import APPEARANCE
 from lipdub.media.filemode import apply_umask
@@ -118,8 +118,8 @@ def write_detections(stream: BinaryIO, found: Detections, complete: bool) -> Non
             }
             with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
                 np.lib.format.write_array_header_2_0(member, header)
-                for a in range(0, shape[0], BLOCK_ROWS):
-                    block = rows(a, min(shape[0], a + BLOCK_ROWS))
+                for a in range(0, shape[0], spill.BLOCK_ROWS):
+                    block = rows(a, min(shape[0], a + spill.BLOCK_ROWS))
                     member.write(np.ascontiguousarray(block, dtype).tobytes())
 
 
@@ -138,7 +138,7 @@ def _blocks(archive: zipfile.ZipFile, name: str) -> Iterator[np.ndarray]:
         row = dtype.itemsize * int(np.prod(shape[1:], dtype=np.int64))
         left = shape[0]
         while left:
-            count = min(left, BLOCK_ROWS)
+            count = min(left, spill.BLOCK_ROWS)
             data = member.read(count * row)
             if len(data) != count * row:
                 raise ValueError(f"{name}: truncated")

@@ -57,16 +57,16 @@ def closure_weights(
     (float32): 1 in pauses of at least ``min_pause_ms``, with smooth ramps around them."""
     count = len(probability)
     weights = np.zeros(count, np.float32)
-    rows = np.arange(count, dtype=np.float64)
     closing = max(closing_s * FRAMES_PER_SECOND, 1e-6)
     opening = max(opening_s * FRAMES_PER_SECOND, 1e-6)
     for start, end in pauses(probability, min_pause_ms / 1000.0):
-        # Full closure from ``start`` until ``opening`` before ``end`` (not at the file's end).
-        rise = _ease((rows - (start - closing)) / closing) if start > 0 else np.ones(count)
-        fall = _ease((end - rows) / opening) if end < count else np.ones(count)
-        inside = np.minimum(rise, fall)
-        inside[(rows < start - closing) | (rows >= end)] = 0.0
-        weights = np.maximum(weights, inside.astype(np.float32))
+        # Full closure from ``start`` until ``opening`` before ``end`` (not at the file's end),
+        # on the rows from the closing ramp's start to the pause's end (0 elsewhere).
+        first = max(0, int(np.ceil(start - closing)))
+        rows = np.arange(first, end, dtype=np.float64)
+        rise = _ease((rows - (start - closing)) / closing) if start > 0 else np.ones(len(rows))
+        fall = _ease((end - rows) / opening) if end < count else np.ones(len(rows))
+        np.maximum(weights[first:end], np.minimum(rise, fall), out=weights[first:end])
     return weights
 
 

@@ -23,11 +23,12 @@ import numpy as np
 from lipdub import defaults
 from lipdub.audio.cache import FeatureCache
 from lipdub.audio.features import compute_features
+from lipdub.audio.samples import Samples, shifted
 from lipdub.audio.windows import frame_windows
 from lipdub.components import AudioExtractor
 from lipdub.errors import InputError
 from lipdub.faces.speaker import ShotChoice, faces_of_choices
-from lipdub.media.audio import load_audio
+from lipdub.media.audio import stream_audio
 from lipdub.media.probe import probe
 from lipdub.pipeline.analysis import Analysis, prepare_faces
 from lipdub.types import Face, GeneratorInput
@@ -129,13 +130,6 @@ def check_stems(stems: dict[int | None, Path]) -> None:
             raise InputError(f"{flag}{file}: has no audio stream")
 
 
-def fit_length(wav: np.ndarray, length: int) -> np.ndarray:
-    """``wav`` cut, or padded with silence, to ``length`` samples."""
-    if len(wav) >= length:
-        return wav[:length]
-    return np.concatenate([wav, np.zeros(length - len(wav), dtype=wav.dtype)])
-
-
 #: ``--audio-offset`` is limited to this many milliseconds either way.
 MAX_OFFSET_MS = 10_000.0
 
@@ -156,16 +150,10 @@ def check_offset(offset_ms: float) -> float:
     return value
 
 
-def shift_audio(wav: np.ndarray, offset_ms: float, rate: int) -> np.ndarray:
+def shift_audio(wav: Samples, offset_ms: float, rate: int) -> Samples:
     """``wav`` delayed by ``offset_ms`` (negative: advanced), same length, silence-padded:
     the lips driven by it move ``offset_ms`` later than the sound."""
-    shift = int(round(offset_ms * rate / 1000.0))
-    if shift == 0 or len(wav) == 0:
-        return wav
-    pad = np.zeros(min(abs(shift), len(wav)), dtype=wav.dtype)
-    if shift > 0:
-        return np.concatenate([pad, wav[: len(wav) - len(pad)]])
-    return np.concatenate([wav[len(pad) :], pad])
+    return shifted(wav, len(wav), int(round(offset_ms * rate / 1000.0)))
 
 
 class DriveFeatures(dict):
@@ -184,23 +172,24 @@ class DriveFeatures(dict):
 
 def drive_features(
     stems: dict[int | None, Path],
-    mix: np.ndarray,
+    mix: Samples,
     extractor: AudioExtractor,
     cache: FeatureCache | None,
     offset_ms: float = 0.0,
     vad: str | None = None,
 ) -> DriveFeatures:
     """The audio features of each stem fitted to the length of ``mix`` (the ``--audio``
-    samples), or of ``mix`` itself under ``None`` when there are no stems.
+    samples), or of ``mix`` itself under ``None`` when there are no stems. Long stems are
+    read from a temporary file a block at a time, like ``mix``.
 
     The driving audio is shifted by ``offset_ms`` first (``--audio-offset``); with ``vad``
     (a :data:`lipdub.audio.vad.METHODS` name) its voice activity is measured too."""
     from lipdub.audio.vad import speech_probability
 
     rate = defaults.ANALYSIS_SAMPLE_RATE
-    waves = {None: mix} if not stems else {}
+    waves: dict[int | None, Samples] = {None: mix} if not stems else {}
     for track, file in stems.items():
-        waves[track] = fit_length(load_audio(file, rate), len(mix))
+        waves[track] = shifted(stream_audio(file, rate), len(mix))
     features = DriveFeatures()
     pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lipdub-vad")
     try:

@@ -16,7 +16,7 @@ from typing import Any
 from lipdub import defaults
 from lipdub.errors import InputError
 from lipdub.faces.selection import parse_face_mode
-from lipdub.media.audio import load_audio
+from lipdub.media.audio import stream_audio
 from lipdub.media.containers import container_for
 from lipdub.media.encoder import EncoderSettings, check_settings
 from lipdub.media.media_info import scaled
@@ -102,7 +102,7 @@ def dub(
     container_for(output)  # an extension lipdub cannot write fails before any work
 
     with timer("audio"):
-        wav = load_audio(audio_info, defaults.ANALYSIS_SAMPLE_RATE)
+        wav = stream_audio(audio_info, defaults.ANALYSIS_SAMPLE_RATE)  # on disk when long
 
     choice = choose_generator(request.generator, request.checkpoint)
     if choice.note and notify is not None:

@@ -17,6 +17,7 @@ import numpy as np
 
 from lipdub import defaults
 from lipdub.audio.cache import FeatureCache
+from lipdub.audio.samples import Samples
 from lipdub.audio.windows import window_starts
 from lipdub.errors import InputError
 from lipdub.faces.selection import parse_face_mode
@@ -59,7 +60,7 @@ class DubRun:
     request: DubRequest
     output: Path
     info: MediaInfo
-    wav: np.ndarray
+    wav: Samples
     choice: GeneratorChoice
     parts: Components
     progress: ProgressCallback

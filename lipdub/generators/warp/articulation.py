@@ -24,7 +24,8 @@ from typing import ClassVar
 import numpy as np
 from scipy.ndimage import gaussian_filter1d
 
-from lipdub.audio.framing import all_finite, centred_frames
+from lipdub.audio.framing import centred_frames
+from lipdub.audio.samples import Samples, all_finite, mono
 from lipdub.components import AudioExtractor
 from lipdub.errors import InputError
 
@@ -114,12 +115,12 @@ def _measure_frames(frames: np.ndarray) -> np.ndarray:
 MEASURES = ("level_db", "voicing", "f1", "f2", "tilt_db")
 
 
-def measure(wav: np.ndarray) -> dict[str, np.ndarray]:
+def measure(wav: Samples) -> dict[str, np.ndarray]:
     """Raw per-frame measurements (100 per second, frame ``j`` centred on ``j / 100`` s):
     speech-band level in dBFS, voicing in ``[0, 1]``, the centroids (Hz) of the
     250-1000 Hz and 900-2800 Hz regions and the spectral tilt (dB, 500-2000 Hz over
     3-8 kHz); see :data:`MEASURES`. Measured :data:`BLOCK` frames at a time."""
-    samples = np.asarray(wav, np.float32).reshape(-1)
+    samples = mono(wav)
     count = max(1, int(np.ceil(len(samples) / HOP)))
     window = np.hanning(WINDOW).astype(np.float32)
     blocks = [
@@ -191,7 +192,7 @@ def _stop_closures(
     return shut
 
 
-def articulate(wav: np.ndarray) -> np.ndarray:
+def articulate(wav: Samples) -> np.ndarray:
     """Mouth parameters of ``wav`` (float32 mono 16 kHz) as ``(T, 4)`` float32, see
     :data:`COLUMNS`; ``T = ceil(len(wav) / 160)`` (at least 1)."""
     raw = measure(wav)
@@ -238,11 +239,12 @@ class ArticulationExtractor(AudioExtractor):
     name: ClassVar[str] = "articulation"
     description: ClassVar[str] = "Mouth opening/spread from loudness, voicing and formants."
     frames_per_second: ClassVar[float] = FRAMES_PER_SECOND
+    reads_blocks: ClassVar[bool] = True
 
     def extract(self, wav: np.ndarray) -> np.ndarray:
         """``(ceil(len(wav) / 160), 4)`` float32 rows of :data:`COLUMNS`, row ``j`` at
         ``j / 100`` s."""
-        samples = np.asarray(wav, np.float32).reshape(-1)
+        samples = mono(wav)
         if not all_finite(samples):
             raise InputError("the dub audio contains NaN or infinite samples")
         return articulate(samples)

@@ -13,6 +13,7 @@ interior.
 
 from __future__ import annotations
 
+from array import array
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -124,21 +125,21 @@ class MouthBank:
         face box: the faces of a long shot are made afresh each time they are read)."""
         self.entries = []
         self._wanted = Counter()
-        openings, widths, boxes = [], [], []
-        for face in faces:
+        shapes = array("d")  # opening, width, frame: a long shot's faces are not all kept
+        for frame, face in enumerate(faces):
             if face is None or face.regions is None or not face.regions.is_finite():
                 continue
             regions = face.regions
             shape = shape_of(regions.lips_inner, FaceAxes.from_regions(regions))
             if shape.opening >= MIN_OPENING:
-                openings.append(shape.opening)
-                widths.append(shape.width)
-                boxes.append(face.box)
-        if not openings:
+                shapes.extend((shape.opening, shape.width, frame))
+        if not shapes:
             return
+        openings, widths, frames = np.frombuffer(shapes).reshape(-1, 3).T
         order = np.lexsort((widths, openings))
         picks = np.unique(np.linspace(0, len(order) - 1, self.max_entries).round().astype(int))
-        self._wanted = Counter(tuple(boxes[order[k]]) for k in picks)
+        chosen = [faces[int(frames[order[k]])] for k in picks]
+        self._wanted = Counter(tuple(face.box) for face in chosen if face is not None)
 
     def observe(self, frame: np.ndarray, face: Face) -> None:
         """Store ``face``'s mouth when it is one of the chosen frames."""

@@ -9,7 +9,7 @@ from typing import ClassVar
 import numpy as np
 import pytest
 
-from lipdub.audio import vad
+from lipdub.audio import vad, windows
 from lipdub.audio.cache import FeatureCache
 from lipdub.audio.features import compute_features, compute_features_info
 from lipdub.audio.mel import MelExtractor
@@ -102,6 +102,24 @@ def test_features_and_voice_of_spilled_audio_are_those_of_the_array(
     )
 
 
+def test_feature_windows_read_from_disk_are_those_in_memory(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(windows, "KEEP_FEATURE_ROWS", 100)
+    features = np.random.default_rng(2).normal(size=(9000, 5)).astype(np.float32)
+    assert isinstance(windows.spill_features(features[:100]), np.ndarray)
+    stored = windows.spill_features(features)
+    assert isinstance(stored, RowBlocks) and stored.spilled
+    starts = windows.window_starts(3000, 25.0, 80.0, 16, len(features))
+    np.testing.assert_array_equal(
+        windows.frame_windows(stored, starts, 16), windows.frame_windows(features, starts, 16)
+    )
+    past_end = np.array([8990, 0])  # a window past the end repeats the last row
+    np.testing.assert_array_equal(
+        windows.frame_windows(stored, past_end, 16), windows.frame_windows(features, past_end, 16)
+    )
+
+
 class ArrayOnlyExtractor(AudioExtractor):
     """A plugin extractor that knows only arrays (``reads_blocks`` left False)."""
 
@@ -132,9 +150,10 @@ def test_a_dub_of_spilled_audio_is_the_same_dub(
 
     monkeypatch.setattr(dub, "stream_audio", streamed)
     for name in ("memory", "spilled"):
-        if name == "spilled":
+        if name == "spilled":  # the samples, and the features measured from them
             monkeypatch.setattr(audio, "STREAM_BLOCK", 1000)
             monkeypatch.setattr(audio, "KEEP_SAMPLES", 3000)
+            monkeypatch.setattr(windows, "KEEP_FEATURE_ROWS", 50)
         out = tmp_path / f"{name}.mp4"
         args = [str(talking_head), "--audio", str(speech_file), "-o", str(out), "-q"]
         assert main([*args, "-g", "warp", "--no-cache", "--no-mark"]) == 0

@@ -113,8 +113,10 @@ def prepare_faces(
     (``pads`` as ``(top, bottom, left, right)`` pixels, ``size`` the frame's width, height)."""
     faces = smooth_track(chosen, shots, fps=fps) if smooth else FaceSeries.of(chosen)
     rows = faces.rows[faces.present()]
-    boxes = np.array([wav2lip_box(face, pads, size) for face in faces if face is not None])
-    return FaceSeries(faces.table.with_boxes(boxes.reshape(-1, 4), rows), faces.rows)
+    boxes = np.empty((len(rows), 4))  # filled a face at a time: no list as long as the video
+    for k, face in enumerate(face for face in faces if face is not None):
+        boxes[k] = wav2lip_box(face, pads, size)
+    return FaceSeries(faces.table.with_boxes(boxes, rows), faces.rows)
 
 
 def detect(

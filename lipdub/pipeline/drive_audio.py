@@ -24,13 +24,14 @@ from lipdub import defaults
 from lipdub.audio.cache import FeatureCache
 from lipdub.audio.features import compute_features
 from lipdub.audio.samples import Samples, shifted
-from lipdub.audio.windows import frame_windows
+from lipdub.audio.windows import frame_windows, spill_features
 from lipdub.components import AudioExtractor
 from lipdub.errors import InputError
 from lipdub.faces.speaker import ShotChoice, faces_of_choices
 from lipdub.media.audio import stream_audio
 from lipdub.media.probe import probe
 from lipdub.pipeline.analysis import Analysis, prepare_faces
+from lipdub.spill import RowBlocks
 from lipdub.types import Face, GeneratorInput
 
 #: Face track id -> the audio file that drives it.
@@ -197,7 +198,7 @@ def drive_features(
             wav = shift_audio(wav, check_offset(offset_ms), rate)
             if vad is not None:
                 features._voice[track] = pool.submit(speech_probability, wav, vad)
-            features[track] = compute_features(wav, extractor, cache)
+            features[track] = spill_features(compute_features(wav, extractor, cache))
     finally:
         pool.shutdown(wait=False)  # queued measurements still finish
     return features
@@ -224,7 +225,8 @@ class Lane:
     track: int | None
     #: Per source frame, the face (None: not in that frame).
     faces: Sequence[Face | None]
-    features: np.ndarray
+    #: ``(T, D)`` audio features (on disk when long: :func:`~lipdub.audio.windows.spill_features`).
+    features: np.ndarray | RowBlocks
     #: Speech probability per 10 ms of the driving audio (None: not measured).
     voice: np.ndarray | None = None
     fps: float = defaults.STILL_FPS
@@ -247,7 +249,7 @@ class Lane:
 
 def make_lanes(
     analysis: Analysis,
-    features: dict[int | None, np.ndarray],
+    features: dict[int | None, np.ndarray | RowBlocks],
     fps: float,
     pads: tuple[int, int, int, int],
 ) -> list[Lane]:

@@ -39,6 +39,7 @@ from lipdub.pipeline.face_choice import (
     source_audio_for,
 )
 from lipdub.pipeline.fit import FramePlan, plan_frames
+from lipdub.pipeline.heap import release_freed_memory
 from lipdub.pipeline.pads import check_padded_boxes
 from lipdub.pipeline.progress import ProgressCallback, StageTimer
 from lipdub.pipeline.request import DubRequest, DubSummary
@@ -103,6 +104,9 @@ class DubRun:
         n_audio_frames = max(1, int(round(self.duration * fps)))
         analysis = self.analyse(read, n_audio_frames)
         lanes = drives.make_lanes(analysis, drive, fps, request.pads)
+        # What the first pass freed goes back to the system: the second pass does not start
+        # from the first's high mark, which grows with the video.
+        release_freed_memory()
         plan = plan_frames(analysis.n_frames, n_audio_frames, request.fit)
         extractor = self.parts.extractor
         window = max(

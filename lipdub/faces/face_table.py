@@ -80,13 +80,19 @@ class FaceTable:
         ):
             column.extend(values)
 
-    def with_boxes(self, boxes: np.ndarray, rows: np.ndarray) -> FaceTable:
-        """A table sharing this one's columns but with ``boxes`` at ``rows`` (NaN elsewhere)."""
+    def with_boxes(
+        self, boxes: np.ndarray | None = None, rows: np.ndarray | None = None
+    ) -> FaceTable:
+        """A table sharing this one's columns but with ``boxes`` at ``rows`` (NaN elsewhere;
+        all NaN without them, for ``table.boxes.put`` to fill a chunk at a time)."""
         table = FaceTable.__new__(FaceTable)
         table.__dict__.update(self.__dict__)
         table.boxes = RowBlocks((4,), np.float64, spill=True)
-        table.boxes.extend(np.full((len(self), 4), np.nan))
-        table.boxes.put(rows, boxes)
+        for first in range(0, len(self), table.boxes.block_rows):
+            count = min(table.boxes.block_rows, len(self) - first)
+            table.boxes.extend(np.full((count, 4), np.nan))
+        if boxes is not None and rows is not None:
+            table.boxes.put(rows, boxes)
         return table
 
     def face(self, row: int) -> Face:

@@ -15,7 +15,7 @@ from lipdub.components import FaceTracker
 from lipdub.eval.agreement import loudness_per_frame
 from lipdub.faces.boxes import wav2lip_box
 from lipdub.faces.detections import Detections
-from lipdub.faces.face_table import FaceSeries
+from lipdub.faces.face_table import FACES_AT_ONCE, FaceSeries
 from lipdub.faces.smoothing import smooth_track
 from lipdub.faces.speaker import ShotChoice, SpeakerScoring, choose_per_shot, faces_of_choices
 from lipdub.faces.tracks import FaceTrack, appearance_of, several_faces
@@ -112,11 +112,13 @@ def prepare_faces(
     """One face per frame (None: none) smoothed within shots and given its generator box
     (``pads`` as ``(top, bottom, left, right)`` pixels, ``size`` the frame's width, height)."""
     faces = smooth_track(chosen, shots, fps=fps) if smooth else FaceSeries.of(chosen)
-    rows = faces.rows[faces.present()]
-    boxes = np.empty((len(rows), 4))  # filled a face at a time: no list as long as the video
-    for k, face in enumerate(face for face in faces if face is not None):
-        boxes[k] = wav2lip_box(face, pads, size)
-    return FaceSeries(faces.table.with_boxes(boxes, rows), faces.rows)
+    table = faces.table.with_boxes()
+    present = faces.rows[faces.present()]
+    for first in range(0, len(present), FACES_AT_ONCE):  # nothing as long as the video
+        rows = present[first : first + FACES_AT_ONCE]
+        boxes = [wav2lip_box(face, pads, size) for face in faces.table.faces(rows)]
+        table.boxes.put(rows, np.asarray(boxes, np.float64).reshape(-1, 4))
+    return FaceSeries(table, faces.rows)
 
 
 def detect(

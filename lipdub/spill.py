@@ -50,6 +50,7 @@ class RowBlocks:
         self._tail = np.empty((self.block_rows, *self.shape), self.dtype)
         self._fill = 0
         self._file: Any = None
+        self._on_disk = 0  # blocks before this one are in the file
 
     def __len__(self) -> int:
         return len(self._blocks) * self.block_rows + self._fill
@@ -190,7 +191,9 @@ class RowBlocks:
                 self.spill = False
                 return
         block_bytes = self.block_rows * self._row_bytes
-        for block, data in enumerate(self._blocks):
+        for block in range(self._on_disk, len(self._blocks)):  # the blocks not written yet
+            data = self._blocks[block]
             if data is not None:
                 os.pwrite(self._file.fileno(), data.tobytes(), block * block_bytes)
                 self._blocks[block] = None
+        self._on_disk = len(self._blocks)

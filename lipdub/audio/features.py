@@ -9,10 +9,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from lipdub.audio.cache import FeatureCache
-from lipdub.audio.samples import Samples, Shifted, whole
+from lipdub.audio.samples import Samples, is_stream, whole
 from lipdub.components import AudioExtractor
 from lipdub.errors import InputError, PluginError
-from lipdub.spill import RowBlocks
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +33,7 @@ def compute_features_info(
     them. An extractor that :attr:`~lipdub.components.AudioExtractor.reads_blocks` is given
     ``wav`` as it is; any other gets one array of all its samples."""
     start = time.perf_counter()
-    if not isinstance(wav, RowBlocks | Shifted):  # an array, or a list of samples
+    if not is_stream(wav):  # an array, or a list of samples
         wav = np.asarray(wav, dtype=np.float32)
         if wav.ndim != 1:
             raise InputError(f"audio must be mono, got samples of shape {wav.shape}")

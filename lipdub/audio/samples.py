@@ -30,10 +30,15 @@ class Samples(Protocol):
 BLOCK = 1 << 20
 
 
+def is_stream(wav: object) -> bool:
+    """Whether ``wav`` is spilled or shifted samples (read by slices), not array-like."""
+    return isinstance(wav, RowBlocks | Shifted)
+
+
 def mono(wav: Samples, dtype: Any = np.float32) -> Samples:
     """``wav`` as samples: an array flattened (and made ``dtype``; None keeps its own),
     spilled or shifted samples as they are."""
-    if isinstance(wav, RowBlocks | Shifted):
+    if is_stream(wav):
         return wav
     return np.asarray(wav, dtype).reshape(-1)
 

@@ -124,3 +124,26 @@ def test_loading_every_plugin_imports_no_torch() -> None:
     code += "print(sorted(m for m in ('torch', 'transformers', 'ray') if m in sys.modules))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "[]"
+
+
+def test_a_warp_dub_runs_and_reports_its_device_without_torch(
+    talking_head: Path, speech_wav: Path, tmp_path: Path
+) -> None:
+    """The weight-free generator needs no torch, not even for the summary's device line."""
+    import json
+    import os
+    import subprocess
+    import sys
+
+    blocked = tmp_path / "no-torch" / "torch"
+    blocked.mkdir(parents=True)
+    (blocked / "__init__.py").write_text("raise ImportError('torch is not installed here')\n")
+    env = dict(os.environ, PYTHONPATH=str(blocked.parent))
+    output = tmp_path / "dub.mp4"
+    command = [sys.executable, "-m", "lipdub", str(talking_head), "--audio", str(speech_wav)]
+    command += ["-o", str(output), "--generator", "warp", "--no-mark", "--json", "-q"]
+    run = subprocess.run(command, capture_output=True, text=True, env=env, timeout=300)
+    assert run.returncode == 0, run.stderr
+    summary = json.loads(run.stdout)
+    assert (summary["device"], summary["precision"]) == ("cpu", "fp32")
+    assert summary["dubbed_frames"] > 0 and output.stat().st_size > 0

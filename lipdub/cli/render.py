@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -84,6 +85,12 @@ def run_facts(summary: DubSummary, request: Any = None) -> dict[str, Any]:
 
 
 def _device_and_precision(request: Any) -> tuple[str, str]:
+    """The device and precision the dub's neural parts ran with. When none of them loaded
+    torch (the warp generator with ``--device auto`` or ``cpu``), everything ran on the CPU
+    and torch is not imported just to say so (it takes seconds)."""
+    if "torch" not in sys.modules:
+        precision = str(request.precision or "auto")
+        return "cpu", "fp32" if precision == "auto" else precision
     try:
         from lipdub.devices import resolve_device, resolve_precision
 

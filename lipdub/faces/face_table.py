@@ -180,12 +180,13 @@ class FaceSeries(Sequence):
         """Whether each frame has a face."""
         return self.rows >= 0
 
-    def boxes(self) -> np.ndarray:
-        """``(frames, 4)`` boxes, NaN where there is no face."""
-        return _column(self.table.boxes, self.rows, 4)
+    def boxes(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """``(frames, 4)`` boxes of frames ``start:stop``, NaN where there is no face."""
+        return _column(self.table.boxes, self.rows[start:stop], 4)
 
-    def detector_boxes(self) -> np.ndarray:
-        return _column(self.table.detector_boxes, self.rows, 4)
+    def detector_boxes(self, start: int = 0, stop: int | None = None) -> np.ndarray:
+        """Like :meth:`boxes`, the tracker's own boxes (NaN where it gave none)."""
+        return _column(self.table.detector_boxes, self.rows[start:stop], 4)
 
     def region_points(self, start: int, stop: int) -> tuple[np.ndarray, np.ndarray]:
         """Frames ``start:stop``: whether each has regions, and their ``(n, POINTS, 2)``

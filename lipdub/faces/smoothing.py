@@ -56,10 +56,10 @@ def _smooth_points(landmarks: np.ndarray, pose_half: int, shape_half: int) -> np
 
 def _stretches(keys: np.ndarray) -> list[tuple[int, int]]:
     """``(start, end)`` of every maximal stretch of equal keys that are not negative."""
-    keys = np.asarray(keys, np.int64)
+    keys = np.asarray(keys)
     if not keys.size:
         return []
-    edges = np.flatnonzero(np.diff(keys)) + 1
+    edges = np.flatnonzero(keys[1:] != keys[:-1]) + 1
     starts = np.concatenate([[0], edges])
     ends = np.concatenate([edges, [len(keys)]])
     return [(int(a), int(b)) for a, b in zip(starts, ends, strict=True) if keys[a] >= 0]
@@ -94,21 +94,46 @@ def _smooth_boxes(boxes: np.ndarray, half_width: int) -> np.ndarray:
     return out
 
 
-def _runs(boxes: np.ndarray, shot_ids: Sequence[int]) -> list[tuple[int, int]]:
-    """``(start, end)`` of the runs of consecutive frames of one shot that all have a face
-    (``boxes`` not NaN), split at jumps."""
-    present = ~np.isnan(boxes).any(axis=1)
-    shots = np.asarray(shot_ids, np.int64)
-    prev, cur = boxes[:-1], boxes[1:]
-    size = np.maximum(np.maximum(prev[:, 2] - prev[:, 0], prev[:, 3] - prev[:, 1]), 1.0)
-    with np.errstate(invalid="ignore"):
-        step = np.hypot(
-            (cur[:, 0] + cur[:, 2] - prev[:, 0] - prev[:, 2]) / 2,
-            (cur[:, 1] + cur[:, 3] - prev[:, 1] - prev[:, 3]) / 2,
-        )
-        joined = present[:-1] & present[1:] & (shots[:-1] == shots[1:]) & ~(step > MAX_STEP * size)
-    run = np.cumsum(np.concatenate([[True], ~joined]))  # a new number at every break
-    return _stretches(np.where(present, run, -1))
+def _windowed(
+    read: Callable[[int, int], np.ndarray],
+    smooth: Callable[[np.ndarray], np.ndarray],
+    count: int,
+    margin: int,
+) -> Callable[[int, int], np.ndarray]:
+    """Rows ``a:b`` of ``smooth`` applied to all ``count`` rows (``read(lo, hi)`` gives rows
+    ``lo:hi``), computed from rows ``a - margin : b + margin`` only: for smoothing windows of
+    at most ``margin`` rows to each side that shrink at the ends (a row depends on no more)."""
+
+    def rows(a: int, b: int) -> np.ndarray:
+        lo, hi = max(0, a - margin), min(count, b + margin)
+        return smooth(read(lo, hi))[a - lo : b - lo]
+
+    return rows
+
+
+def _runs(series: FaceSeries, shot_ids: Sequence[int]) -> list[tuple[int, int]]:
+    """``(start, end)`` of the runs of consecutive frames of one shot that all have a face,
+    split at jumps (boxes read a chunk at a time)."""
+    count = len(series)
+    shots = np.asarray(shot_ids, np.int32)
+    cuts = [np.array([0, count], np.int64)]
+    for a in range(1, count, SMOOTH_CHUNK):
+        b = min(count, a + SMOOTH_CHUNK)
+        boxes = series.boxes(a - 1, b)
+        prev, cur = boxes[:-1], boxes[1:]
+        present = ~np.isnan(boxes).any(axis=1)
+        size = np.maximum(np.maximum(prev[:, 2] - prev[:, 0], prev[:, 3] - prev[:, 1]), 1.0)
+        with np.errstate(invalid="ignore"):
+            step = np.hypot(
+                (cur[:, 0] + cur[:, 2] - prev[:, 0] - prev[:, 2]) / 2,
+                (cur[:, 1] + cur[:, 3] - prev[:, 1] - prev[:, 3]) / 2,
+            )
+            joined = present[:-1] & present[1:] & ~(step > MAX_STEP * size)
+        joined &= shots[a - 1 : b - 1] == shots[a:b]
+        cuts.append(np.flatnonzero(~joined) + a)  # frame k does not continue frame k - 1
+    edges = np.unique(np.concatenate(cuts))
+    present = series.present()
+    return [(int(s), int(e)) for s, e in zip(edges[:-1], edges[1:], strict=True) if present[s]]
 
 
 def smooth_track(
@@ -131,13 +156,22 @@ def smooth_track(
     source = FaceSeries.of(faces)
     box_half = max(0, round(box_seconds * fps))
     landmark_half = max(0, round(landmark_seconds * fps))
-    boxes, detector_boxes = source.boxes(), source.detector_boxes()
     out, rows = FaceTable(), np.full(len(source), -1, np.int64)
-    for start, end in _runs(boxes, shot_ids):
+    for start, end in _runs(source, shot_ids):
         run = _Run(source, start, end, out, rows)
-        run.boxes = centred_average(boxes[start:end], box_half).astype(np.float64)
-        run.detector_boxes = _smooth_boxes(detector_boxes[start:end], box_half)
-        keys = run.has_regions.astype(np.int64) - 1
+        run.boxes = _windowed(
+            lambda lo, hi, at=start: source.boxes(at + lo, at + hi),
+            lambda boxes: centred_average(boxes, box_half).astype(np.float64),
+            end - start,
+            box_half,
+        )
+        run.detector_boxes = _windowed(
+            lambda lo, hi, at=start: source.detector_boxes(at + lo, at + hi),
+            lambda boxes: _smooth_boxes(boxes, box_half),
+            end - start,
+            box_half,
+        )
+        keys = run.has_regions.astype(np.int8) - 1
         cursor = 0
         for first, last, points in _smooth_stretches(keys, run.points, box_half, landmark_half):
             run.emit(cursor, first, None)
@@ -147,6 +181,10 @@ def smooth_track(
         if source.table.landmarks:
             run.smooth_landmarks(box_half, landmark_half)
     return FaceSeries(out, rows)
+
+
+def _no_rows(a: int, b: int) -> np.ndarray:
+    return np.empty((0, 4))
 
 
 class _Run:
@@ -159,7 +197,8 @@ class _Run:
         self.source_rows = source.rows[start:end]
         self.scores = source.table.scores.take(self.source_rows)
         self.has_regions = source.table.has_regions.take(self.source_rows)
-        self.boxes = self.detector_boxes = np.empty((0, 4))
+        #: Smoothed boxes and detector boxes of the run's frames ``a:b``.
+        self.boxes = self.detector_boxes = _no_rows
 
     def points(self, lo: int, hi: int) -> np.ndarray:
         """The regions of the run's frames ``lo:hi``."""
@@ -178,9 +217,9 @@ class _Run:
                 else np.zeros((b - a, POINTS, 2), np.float32)
             )
             self.out.extend(
-                self.boxes[a:b],
+                self.boxes(a, b),
                 self.scores[a:b],
-                self.detector_boxes[a:b],
+                self.detector_boxes(a, b),
                 self.has_regions[a:b] if points is None else np.ones(b - a, bool),
                 chunk,
             )

@@ -335,3 +335,27 @@ def test_wav2lip_box_pads_and_clips_without_landmarks():
     face = Face(box=(5.0, 20.0, 60.0, 90.0))
     assert wav2lip_box(face, (4, 10, 8, 2), (64, 96)) == (0.0, 16.0, 62.0, 96.0)
     assert wav2lip_box(face, (0, 10, 0, 0)) == (5.0, 20.0, 60.0, 100.0)
+
+
+def test_the_tracker_starts_without_matplotlib_and_mediapipe_can_still_draw() -> None:
+    """mediapipe's drawing helpers (and matplotlib, over a second of every dub's start) are
+    not imported to track faces; code that draws with mediapipe afterwards still can."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from skimage import data\n"
+        "from lipdub.faces.mediapipe_tracker import MediapipeTracker\n"
+        "tracker = MediapipeTracker()\n"
+        "faces = tracker.detect(np.ascontiguousarray(data.astronaut()))\n"
+        "tracker.close()\n"
+        "print(len(faces), 'matplotlib.pyplot' in sys.modules)\n"
+        "import mediapipe as mp\n"
+        "spec = mp.solutions.drawing_utils.DrawingSpec(color=(1, 2, 3))\n"
+        "from mediapipe.python.solutions import drawing_styles\n"
+        "print(spec.color, len(drawing_styles.get_default_face_mesh_contours_style()) > 0)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["1", "False", "(1,", "2,", "3)", "True"]

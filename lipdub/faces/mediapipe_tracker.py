@@ -23,6 +23,7 @@ from lipdub.components import FaceTracker
 from lipdub.errors import InputError
 from lipdub.faces.boxes import box_iou, landmarks_box
 from lipdub.faces.landmarks import regions_from_mediapipe
+from lipdub.faces.mediapipe_solutions import solution
 from lipdub.faces.native_log import native_stderr_silenced
 from lipdub.hookspecs import hookimpl
 from lipdub.types import Face
@@ -150,9 +151,8 @@ class MediapipeTracker(FaceTracker):
     def _ensure_detector(self) -> Any:
         if self._detector is None:
             self._graphs_starting = True
-            from mediapipe.python.solutions.face_detection import FaceDetection
-
-            self._detector = FaceDetection(
+            face_detection = solution("face_detection")
+            self._detector = face_detection.FaceDetection(
                 model_selection=1, min_detection_confidence=self.min_confidence
             )
         return self._detector
@@ -161,9 +161,7 @@ class MediapipeTracker(FaceTracker):
         if self._idle_meshes:
             return self._idle_meshes.pop()
         self._graphs_starting = True
-        from mediapipe.python.solutions.face_mesh import FaceMesh
-
-        return FaceMesh(
+        return solution("face_mesh").FaceMesh(
             static_image_mode=False,
             max_num_faces=1,
             refine_landmarks=False,

@@ -63,8 +63,9 @@ def triangle_index_map(
     x1, y1, x2, y2 = box
     index_map = np.full((y2 - y1, x2 - x1), -1, np.int32)
     fixed = np.round((target - np.array([x1, y1], np.float32)) * (1 << _SHIFT)).astype(np.int32)
-    for number in np.flatnonzero(drawable):
-        cv2.fillConvexPoly(index_map, fixed[triangles[number]], int(number), cv2.LINE_8, _SHIFT)
+    numbers = np.flatnonzero(drawable)
+    for number, corners in zip(numbers.tolist(), fixed[triangles[numbers]], strict=True):
+        cv2.fillConvexPoly(index_map, corners, number, cv2.LINE_8, _SHIFT)
     return index_map
 
 

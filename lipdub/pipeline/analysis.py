@@ -4,7 +4,7 @@ every frame."""
 from __future__ import annotations
 
 import bisect
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,9 +19,14 @@ from lipdub.faces.face_table import FACES_AT_ONCE, FaceSeries
 from lipdub.faces.smoothing import smooth_track
 from lipdub.faces.speaker import ShotChoice, SpeakerScoring, choose_per_shot, faces_of_choices
 from lipdub.faces.tracks import FaceTrack, appearance_of, several_faces
+from lipdub.pipeline.engine import Drain, Prefetch
 from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
 from lipdub.scenes import ShotDetector
 from lipdub.types import Face
+
+#: Frames waiting for the tracker, and frames it has done waiting to be stored (each stage
+#: of the first pass holds this many frames at most).
+AHEAD = 2
 
 
 @dataclass
@@ -133,43 +138,68 @@ def detect(
 ) -> Detections:
     """Shots and every face (with its appearance) in ``frames``; the tracker is reset at
     each cut. The tracker's raw landmarks are dropped unless ``keep_landmarks`` (every
-    consumer reads the regions; the raw mesh is most of a face's memory)."""
+    consumer reads the regions; the raw mesh is most of a face's memory).
+
+    The tracker runs on the calling thread; cuts are scored on a thread ahead of it, and the
+    faces found are measured and stored on a thread behind it, so the three overlap."""
     timer = timer or StageTimer()
-    detector = ShotDetector(fps=fps, threshold=scene_threshold)
     found = Detections()
-    shot = -1
+    shot, tracked = -1, 0
     group: list[np.ndarray] = []  # frames of the current shot not yet given to the tracker
     group_size = max(1, int(getattr(tracker, "frames_per_batch", 1)))
 
-    def flush() -> None:
-        for frame, faces in zip(group, tracker.detect_batch(group), strict=True):
-            appearances = [appearance_of(frame, face) for face in faces]
-            if not keep_landmarks:
-                faces = [_without_landmarks(face) for face in faces]
-            found.add_frame(shot, faces, appearances)
-        group.clear()
-        progress("analyse", found.n_frames, total)
+    def record(item: tuple[int, np.ndarray, list[Face]]) -> None:
+        shot_of, frame, faces = item
+        appearances = [appearance_of(frame, face) for face in faces]
+        if not keep_landmarks:
+            faces = [_without_landmarks(face) for face in faces]
+        found.add_frame(shot_of, faces, appearances)
 
-    iterator = iter(frames)
-    while True:
-        with timer("decode"):
-            frame = next(iterator, None)
-        if frame is None:
-            break
-        found.height, found.width = frame.shape[:2]
+    recorder: Drain[tuple[int, np.ndarray, list[Face]]] = Drain(record, AHEAD, "lipdub-faces")
+
+    def flush() -> None:
+        nonlocal tracked
+        for frame, faces in zip(group, tracker.detect_batch(group), strict=True):
+            recorder.put((shot, frame, faces))
+        tracked += len(group)
+        group.clear()
+        progress("analyse", tracked, total)
+
+    cuts = _with_cuts(frames, ShotDetector(fps=fps, threshold=scene_threshold))
+    try:
+        with Prefetch(cuts, AHEAD, "lipdub-shots") as scored:
+            while True:
+                with timer("decode"):
+                    item = next(scored, None)
+                if item is None:
+                    break
+                frame, cut = item
+                found.height, found.width = frame.shape[:2]
+                with timer("detect"):
+                    if cut or shot < 0:  # a cut: finish the last shot's frames
+                        if group:
+                            flush()
+                        shot += 1
+                        tracker.reset()
+                    group.append(frame)
+                    if len(group) >= group_size:
+                        flush()
         with timer("detect"):
-            if detector.push(frame) or shot < 0:  # a cut: finish the last shot's frames
-                if group:
-                    flush()
-                shot += 1
-                tracker.reset()
-            group.append(frame)
-            if len(group) >= group_size:
+            if group:
                 flush()
-    with timer("detect"):
-        if group:
-            flush()
+            recorder.finish()
+    except BaseException:
+        recorder.abort()
+        raise
     return found
+
+
+def _with_cuts(
+    frames: Iterable[np.ndarray], detector: ShotDetector
+) -> Iterator[tuple[np.ndarray, bool]]:
+    """Each frame and whether a new shot starts at it."""
+    for frame in frames:
+        yield frame, detector.push(frame)
 
 
 def _without_landmarks(face: Face) -> Face:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
@@ -24,9 +25,16 @@ from lipdub.pipeline.progress import ProgressCallback, StageTimer, no_progress
 from lipdub.scenes import ShotDetector
 from lipdub.types import Face
 
-#: Frames waiting for the tracker, and frames it has done waiting to be stored (each stage
-#: of the first pass holds this many frames at most).
+#: Frames waiting for the tracker, and frames it has done waiting to be stored (each queue
+#: of the first pass holds this many frames at most) ...
 AHEAD = 2
+#: ... and fewer for large frames: the bytes of frames its three queues may hold together.
+FIRST_PASS_BYTES = 64 << 20
+
+
+def queue_depth(frame_bytes: int, most: int = AHEAD) -> int:
+    """How many frames of ``frame_bytes`` one first-pass queue holds (1 to ``most``)."""
+    return max(1, min(most, FIRST_PASS_BYTES // (3 * max(1, frame_bytes))))
 
 
 @dataclass
@@ -155,8 +163,6 @@ def detect(
             faces = [_without_landmarks(face) for face in faces]
         found.add_frame(shot_of, faces, appearances)
 
-    recorder: Drain[tuple[int, np.ndarray, list[Face]]] = Drain(record, AHEAD, "lipdub-faces")
-
     def flush() -> None:
         nonlocal tracked
         for frame, faces in zip(group, tracker.detect_batch(group), strict=True):
@@ -165,9 +171,15 @@ def detect(
         group.clear()
         progress("analyse", tracked, total)
 
-    cuts = _with_cuts(frames, ShotDetector(fps=fps, threshold=scene_threshold))
+    iterator = iter(frames)
+    first = next(iterator, None)
+    if first is None:
+        return found
+    depth = queue_depth(int(getattr(first, "nbytes", 0)))
+    recorder: Drain[tuple[int, np.ndarray, list[Face]]] = Drain(record, depth, "lipdub-faces")
+    cuts = _with_cuts(chain([first], iterator), ShotDetector(fps=fps, threshold=scene_threshold))
     try:
-        with Prefetch(cuts, AHEAD, "lipdub-shots") as scored:
+        with Prefetch(cuts, depth, "lipdub-shots") as scored:
             while True:
                 with timer("decode"):
                     item = next(scored, None)

@@ -27,7 +27,7 @@ from lipdub.media.probe import MediaInfo
 from lipdub.media.reader import VideoReader, read_image
 from lipdub.media.writer import VideoWriter
 from lipdub.pipeline import drive_audio as drives
-from lipdub.pipeline.analysis import Analysis, Detections, analyse, detect
+from lipdub.pipeline.analysis import Analysis, Detections, analyse, detect, queue_depth
 from lipdub.pipeline.analysis_cache import AnalysisCache, analysis_key
 from lipdub.pipeline.closure import vad_of
 from lipdub.pipeline.components import Components, GeneratorChoice
@@ -211,7 +211,8 @@ class DubRun:
                 self.progress("analyse", found.n_frames, found.n_frames)
                 return found
         # Decoding runs on its own thread, ahead of the tracker.
-        with Prefetch(read(0, limit), depth=ANALYSE_AHEAD, name="lipdub-analyse") as frames:
+        depth = queue_depth(info.width * info.height * 3, ANALYSE_AHEAD)
+        with Prefetch(read(0, limit), depth=depth, name="lipdub-analyse") as frames:
             found = detect(
                 frames,
                 self.parts.tracker,

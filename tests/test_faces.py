@@ -359,3 +359,20 @@ def test_the_tracker_starts_without_matplotlib_and_mediapipe_can_still_draw() ->
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stderr
     assert run.stdout.split() == ["1", "False", "(1,", "2,", "3)", "True"]
+
+
+def test_landmarks_read_from_wire_bytes_equal_the_points() -> None:
+    """The tracker reads a face's 468 landmarks from their serialised bytes at once; the
+    result is the points', and a landmark list with other fields set is read point by point."""
+    from mediapipe.framework.formats import landmark_pb2
+
+    rng = np.random.default_rng(3)
+    values = rng.uniform(-0.2, 1.2, (468, 3)).astype(np.float32)
+    landmarks = landmark_pb2.NormalizedLandmarkList()
+    for x, y, z in values.tolist():
+        landmarks.landmark.add(x=x, y=y, z=z)
+    assert np.array_equal(mediapipe_tracker.landmark_coords(landmarks), values[:, :2])
+    landmarks.landmark[7].visibility = 0.5
+    assert np.array_equal(mediapipe_tracker.landmark_coords(landmarks), values[:, :2])
+    empty = landmark_pb2.NormalizedLandmarkList()
+    assert mediapipe_tracker.landmark_coords(empty).shape == (0, 2)

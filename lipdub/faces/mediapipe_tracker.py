@@ -101,6 +101,29 @@ def _needs_new_window(track: _Track, width: int, height: int) -> bool:
     return shift > MAX_DRIFT * side
 
 
+#: One ``NormalizedLandmark`` as mediapipe serialises it: a length-delimited message holding
+#: x, y and z as fixed 32-bit floats (fields 1-3), nothing else.
+_LANDMARK_WIRE = np.dtype(
+    [("key", "u1"), ("size", "u1"), ("kx", "u1"), ("x", "<f4"), ("ky", "u1"), ("y", "<f4"),
+     ("kz", "u1"), ("z", "<f4")]
+)  # fmt: skip
+_LANDMARK_KEYS = {"key": 0x0A, "size": 15, "kx": 0x0D, "ky": 0x15, "kz": 0x1D}
+
+
+def landmark_coords(landmarks: Any) -> np.ndarray:
+    """``(n, 2)`` float32 x, y of a ``NormalizedLandmarkList``: read from its wire bytes at
+    once when every landmark has exactly x, y and z (a loop over the 468 protobuf objects
+    costs half a millisecond per face), else point by point."""
+    wire = landmarks.SerializeToString()
+    if len(wire) % _LANDMARK_WIRE.itemsize == 0:
+        rows = np.frombuffer(wire, _LANDMARK_WIRE)
+        if len(rows) == len(landmarks.landmark) and all(
+            np.all(rows[name] == key) for name, key in _LANDMARK_KEYS.items()
+        ):
+            return np.stack([rows["x"], rows["y"]], axis=1)
+    return np.array([(p.x, p.y) for p in landmarks.landmark], dtype=np.float32)
+
+
 def _face(box: FloatBox, coords: np.ndarray, score: float, width: int, height: int) -> Face:
     """A found face: its mesh as the raw landmarks and the regions built from it (clipped to
     the ``width`` x ``height`` frame: the mesh goes on past the edge of a cut face)."""
@@ -238,8 +261,7 @@ class MediapipeTracker(FaceTracker):
         result = track.mesh.process(crop)
         if not result.multi_face_landmarks:
             return None
-        points = result.multi_face_landmarks[0].landmark
-        coords = np.array([(p.x, p.y) for p in points], dtype=np.float32)
+        coords = landmark_coords(result.multi_face_landmarks[0])
         coords *= np.array([wx2 - wx1, wy2 - wy1], dtype=np.float32)
         coords += np.array([wx1, wy1], dtype=np.float32)
         return coords

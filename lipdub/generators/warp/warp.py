@@ -74,11 +74,12 @@ _FULL_RES_SIGMA = 3.0
 
 
 def smooth_blur(field: np.ndarray, sigma: float) -> np.ndarray:
-    """Gaussian blur of a smooth float32 ``field`` with ``sigma`` pixels, at a cost that does
-    not grow with ``sigma``: wide blurs run on a coarser grid (each cell at most
-    ``sigma / _FULL_RES_SIGMA`` pixels) and are interpolated back."""
+    """Gaussian blur of a smooth float32 ``field`` (``(h, w)``, or ``(h, w, channels)`` each
+    blurred alike) with ``sigma`` pixels, at a cost that does not grow with ``sigma``: wide
+    blurs run on a coarser grid (each cell at most ``sigma / _FULL_RES_SIGMA`` pixels) and are
+    interpolated back."""
     step = int(sigma // _FULL_RES_SIGMA)
-    height, width = field.shape
+    height, width = field.shape[:2]
     if step < 2 or min(height, width) < 4 * step:
         return cv2.GaussianBlur(field, (0, 0), sigma)
     small_size = (max(1, round(width / step)), max(1, round(height / step)))
@@ -124,9 +125,11 @@ def warp_region(
     if smooth_sigma > 0 and smooth_weights is not None:
         inside = index_map >= 0
         weights = np.append(np.asarray(smooth_weights, np.float32), np.float32(0.0))
-        weight = smooth_blur(np.take(weights, index), smooth_sigma) * inside
-        for field in (dx, dy):
-            field += weight * (smooth_blur(field, smooth_sigma) - field)
+        # The weights and both displacement fields blurred in one call, as three channels.
+        blurred = smooth_blur(np.dstack([np.take(weights, index), dx, dy]), smooth_sigma)
+        weight = blurred[..., 0] * inside
+        dx += weight * (blurred[..., 1] - dx)
+        dy += weight * (blurred[..., 2] - dy)
     map_x, map_y = dx + xs, dy + ys
     warped = cv2.remap(frame, map_x, map_y, cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
     return warped, index_map

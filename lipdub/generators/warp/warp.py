@@ -119,9 +119,9 @@ def warp_region(
     moves[:, 1, 1] -= 1.0
     moves = np.concatenate([moves, np.zeros((1, 2, 3), np.float32)]).reshape(-1, 6)
     index = np.where(index_map >= 0, index_map, len(affines))
-    coefficient = [np.take(moves[:, k], index) for k in range(6)]
-    dx = coefficient[0] * xs + coefficient[1] * ys + coefficient[2]
-    dy = coefficient[3] * xs + coefficient[4] * ys + coefficient[5]
+    coefficient = np.take(moves, index, axis=0)  # (h, w, 6): each pixel's triangle's row
+    dx = coefficient[..., 0] * xs + coefficient[..., 1] * ys + coefficient[..., 2]
+    dy = coefficient[..., 3] * xs + coefficient[..., 4] * ys + coefficient[..., 5]
     if smooth_sigma > 0 and smooth_weights is not None:
         inside = index_map >= 0
         weights = np.append(np.asarray(smooth_weights, np.float32), np.float32(0.0))

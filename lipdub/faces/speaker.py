@@ -85,6 +85,24 @@ def speaking_score(track: FaceTrack, frames: Sequence[int], loudness: np.ndarray
     return best_lag_correlation(opening, levels, MAX_LAG).r
 
 
+def frames_by_shot(shot_ids: Sequence[int]) -> dict[int, Sequence[int]]:
+    """Each shot's frame indices, shots in order of first appearance: a ``range`` when the
+    shot's frames are consecutive (always, for shots found at cuts; an hour-long shot is not
+    90,000 integers), else a list."""
+    shots = np.asarray(shot_ids, np.int64)
+    if not shots.size:
+        return {}
+    edges = (np.flatnonzero(shots[1:] != shots[:-1]) + 1).tolist()
+    starts, ends = [0, *edges], [*edges, len(shots)]
+    values = shots[starts].tolist()
+    if len(set(values)) == len(values):
+        return {v: range(a, b) for v, a, b in zip(values, starts, ends, strict=True)}
+    by_shot: dict[int, Sequence[int]] = {}
+    for index, shot in enumerate(shots.tolist()):
+        by_shot.setdefault(shot, []).append(index)  # type: ignore[attr-defined]
+    return by_shot
+
+
 def choose_per_shot(
     tracks: Sequence[FaceTrack],
     shot_ids: Sequence[int],
@@ -101,11 +119,8 @@ def choose_per_shot(
     moving tracks instead of the agreement r. ``reference`` is the appearance descriptor of
     the reference face for a :class:`Path` mode.
     """
-    shot_frames: dict[int, list[int]] = {}
-    for index, shot in enumerate(shot_ids):
-        shot_frames.setdefault(shot, []).append(index)
     choices = []
-    for shot, frames in shot_frames.items():
+    for shot, frames in frames_by_shot(shot_ids).items():
         in_shot = [t for t in tracks if t.shot == shot]
         if mode == "speaker":
             choice = _speaker_in_shot(shot, in_shot, frames, frame_size, loudness, scoring)

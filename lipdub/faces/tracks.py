@@ -21,6 +21,7 @@ import numpy as np
 from lipdub.faces.face_table import TrackFaces, boxes_of
 from lipdub.faces.selection import link_tracks
 from lipdub.media.shrink import shrink
+from lipdub.spill import RowBlocks
 from lipdub.types import Face
 
 #: Colour differences (OpenCV 8-bit Lab units) are divided by this ...
@@ -158,10 +159,24 @@ class Person:
         return sum(t.frames for t in self.tracks)
 
 
-def _median_appearance(stacked: np.ndarray) -> np.ndarray:
-    out = np.full(stacked.shape[1], np.nan)
-    for k in range(stacked.shape[1]):
-        column = stacked[:, k][np.isfinite(stacked[:, k])]
+#: Rows of appearances read at once when a track's median is taken.
+APPEARANCE_CHUNK = 8192
+
+
+def _median_appearance(appearances: RowBlocks, rows: np.ndarray) -> np.ndarray:
+    """Per value, the median over ``rows`` of ``appearances`` (a column of descriptors) of
+    the finite entries (NaN if none), one value at a time: an hour-long track never holds
+    all its descriptors at once."""
+    out = np.full(APPEARANCE, np.nan)
+    for k in range(APPEARANCE):
+        column = np.concatenate(
+            [
+                appearances.take(rows[first : first + APPEARANCE_CHUNK])[:, k]
+                for first in range(0, len(rows), APPEARANCE_CHUNK)
+            ]
+            or [np.empty(0, np.float32)]
+        ).astype(np.float64)
+        column = column[np.isfinite(column)]
         if column.size:
             out[k] = float(np.median(column))
     return out
@@ -184,7 +199,7 @@ def build_tracks(found: Any, max_gap: int = 12) -> list[FaceTrack]:
         for linked in link_tracks(lambda i: boxes[starts[i] : ends[i]].tolist(), frames, max_gap):
             seen = np.asarray(linked.frames, np.int64)
             rows = starts[seen] + np.asarray(linked.picks, np.int64)
-            appearance = _median_appearance(found.appearances.take(rows).astype(np.float64))
+            appearance = _median_appearance(found.appearances, rows)
             faces = TrackFaces(found.table, seen, rows)
             shot_tracks.append(FaceTrack(-1, shot, faces, appearance, len(frames)))
         shot_tracks.sort(key=lambda t: (t.first_frame, t.mean_x))

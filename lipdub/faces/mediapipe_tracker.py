@@ -101,13 +101,15 @@ def _needs_new_window(track: _Track, width: int, height: int) -> bool:
     return shift > MAX_DRIFT * side
 
 
-#: One ``NormalizedLandmark`` as mediapipe serialises it: a length-delimited message holding
-#: x, y and z as fixed 32-bit floats (fields 1-3), nothing else.
+#: One ``NormalizedLandmark`` as mediapipe serialises it: a length-delimited message (key
+#: 0x0A, 15 bytes) holding x, y and z as fixed 32-bit floats (keys 0x0D, 0x15, 0x1D) and
+#: nothing else; the bytes at :data:`_KEY_AT` are then :data:`_KEYS`.
 _LANDMARK_WIRE = np.dtype(
     [("key", "u1"), ("size", "u1"), ("kx", "u1"), ("x", "<f4"), ("ky", "u1"), ("y", "<f4"),
      ("kz", "u1"), ("z", "<f4")]
 )  # fmt: skip
-_LANDMARK_KEYS = {"key": 0x0A, "size": 15, "kx": 0x0D, "ky": 0x15, "kz": 0x1D}
+_KEY_AT = [0, 1, 2, 7, 12]
+_KEYS = np.array([0x0A, 15, 0x0D, 0x15, 0x1D], np.uint8)
 
 
 def landmark_coords(landmarks: Any) -> np.ndarray:
@@ -115,11 +117,11 @@ def landmark_coords(landmarks: Any) -> np.ndarray:
     once when every landmark has exactly x, y and z (a loop over the 468 protobuf objects
     costs half a millisecond per face), else point by point."""
     wire = landmarks.SerializeToString()
-    if len(wire) % _LANDMARK_WIRE.itemsize == 0:
-        rows = np.frombuffer(wire, _LANDMARK_WIRE)
-        if len(rows) == len(landmarks.landmark) and all(
-            np.all(rows[name] == key) for name, key in _LANDMARK_KEYS.items()
-        ):
+    size = _LANDMARK_WIRE.itemsize
+    if len(wire) % size == 0 and len(wire) // size == len(landmarks.landmark):
+        raw = np.frombuffer(wire, np.uint8).reshape(-1, size)
+        if np.array_equal(raw[:, _KEY_AT], np.broadcast_to(_KEYS, (len(raw), len(_KEYS)))):
+            rows = np.frombuffer(wire, _LANDMARK_WIRE)
             return np.stack([rows["x"], rows["y"]], axis=1)
     return np.array([(p.x, p.y) for p in landmarks.landmark], dtype=np.float32)
 

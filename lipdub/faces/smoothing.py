@@ -159,13 +159,13 @@ def smooth_track(
     out, rows = FaceTable(), np.full(len(source), -1, np.int64)
     for start, end in _runs(source, shot_ids):
         run = _Run(source, start, end, out, rows)
-        run.boxes = _windowed(
+        run.smoothed_boxes = _windowed(
             lambda lo, hi, at=start: source.boxes(at + lo, at + hi),
             lambda boxes: centred_average(boxes, box_half).astype(np.float64),
             end - start,
             box_half,
         )
-        run.detector_boxes = _windowed(
+        run.smoothed_detector_boxes = _windowed(
             lambda lo, hi, at=start: source.detector_boxes(at + lo, at + hi),
             lambda boxes: _smooth_boxes(boxes, box_half),
             end - start,
@@ -198,7 +198,7 @@ class _Run:
         self.scores = source.table.scores.take(self.source_rows)
         self.has_regions = source.table.has_regions.take(self.source_rows)
         #: Smoothed boxes and detector boxes of the run's frames ``a:b``.
-        self.boxes = self.detector_boxes = _no_rows
+        self.smoothed_boxes = self.smoothed_detector_boxes = _no_rows
 
     def points(self, lo: int, hi: int) -> np.ndarray:
         """The regions of the run's frames ``lo:hi``."""
@@ -217,9 +217,9 @@ class _Run:
                 else np.zeros((b - a, POINTS, 2), np.float32)
             )
             self.out.extend(
-                self.boxes(a, b),
+                self.smoothed_boxes(a, b),
                 self.scores[a:b],
-                self.detector_boxes(a, b),
+                self.smoothed_detector_boxes(a, b),
                 self.has_regions[a:b] if points is None else np.ones(b - a, bool),
                 chunk,
             )

@@ -9,7 +9,7 @@ speech-band loudness, best Pearson r over a small lag search). A shot where no t
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,7 +85,7 @@ def speaking_score(track: FaceTrack, frames: Sequence[int], loudness: np.ndarray
     return best_lag_correlation(opening, levels, MAX_LAG).r
 
 
-def frames_by_shot(shot_ids: Sequence[int]) -> dict[int, Sequence[int]]:
+def frames_by_shot(shot_ids: Sequence[int]) -> Mapping[int, Sequence[int]]:
     """Each shot's frame indices, shots in order of first appearance: a ``range`` when the
     shot's frames are consecutive (always, for shots found at cuts; an hour-long shot is not
     90,000 integers), else a list."""
@@ -97,9 +97,9 @@ def frames_by_shot(shot_ids: Sequence[int]) -> dict[int, Sequence[int]]:
     values = shots[starts].tolist()
     if len(set(values)) == len(values):
         return {v: range(a, b) for v, a, b in zip(values, starts, ends, strict=True)}
-    by_shot: dict[int, Sequence[int]] = {}
+    by_shot: dict[int, list[int]] = {}
     for index, shot in enumerate(shots.tolist()):
-        by_shot.setdefault(shot, []).append(index)  # type: ignore[attr-defined]
+        by_shot.setdefault(shot, []).append(index)
     return by_shot
 
 

@@ -125,6 +125,41 @@ def test_local_key_is_private_and_reused(tmp_path: Path) -> None:
     assert keys.signing_key().private_key == first.private_key
 
 
+def test_dubs_starting_at_once_share_one_local_key_pair(tmp_path: Path) -> None:
+    """The first dubs of a batch (threads) and of two commands (processes) make the local key
+    at the same moment: every one gets the same pair, whose certificate is the key's."""
+    import subprocess
+    import sys
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    folder = tmp_path / "signing"
+    start = threading.Barrier(6)
+
+    def make(_: int) -> keys.SigningKey:
+        start.wait()
+        return keys.local_key(folder)
+
+    code = "import pathlib, sys; from lipdub.provenance import keys; "
+    code += "keys.local_key(pathlib.Path(sys.argv[1]))"
+    others = [subprocess.Popen([sys.executable, "-c", code, str(folder)]) for _ in range(2)]
+    with ThreadPoolExecutor(6) as pool:
+        made = list(pool.map(make, range(6)))
+    assert [other.wait(60) for other in others] == [0, 0]
+    again = keys.local_key(folder)
+    assert {(k.certificate, k.private_key) for k in made} == {
+        (again.certificate, again.private_key)
+    }
+    leaf = x509.load_pem_x509_certificates(again.certificate)[0]
+    private = serialization.load_pem_private_key(again.private_key, None)
+    public = serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    assert leaf.public_key().public_bytes(*public) == private.public_key().public_bytes(*public)
+    assert sorted(p.name for p in folder.iterdir()) == [".lock", "certificate.pem", "key.pem"]
+
+
 def test_sign_flags_are_checked(tmp_path: Path) -> None:
     cert = tmp_path / "cert.pem"
     cert.write_text("not a certificate")

@@ -10,8 +10,11 @@ are still tamper-evident).
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import os
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -90,14 +93,38 @@ def signing_key(cert: Path | None = None, key: Path | None = None) -> SigningKey
     return local_key()
 
 
+#: Held while this process makes or reads the local key pair (a batch dubs on several threads).
+_LOCAL_KEY_LOCK = threading.Lock()
+
+
 def local_key(folder: Path | None = None) -> SigningKey:
-    """The installation's own key pair, generated on first use."""
+    """The installation's own key pair, generated on first use. Dubs that start at once, in
+    threads or processes, all get the one pair (never a key and another pair's certificate)."""
     folder = folder or signing_dir()
     cert_path, key_path = folder / "certificate.pem", folder / "key.pem"
-    if not (cert_path.is_file() and key_path.is_file()):
-        _generate(folder, cert_path, key_path)
-    private_key = key_path.read_bytes()
-    return SigningKey(cert_path.read_bytes(), private_key, "es256", True)
+    with _LOCAL_KEY_LOCK, _folder_lock(folder):
+        if not (cert_path.is_file() and key_path.is_file()):
+            _generate(folder, cert_path, key_path)
+        private_key, chain = key_path.read_bytes(), cert_path.read_bytes()
+    return SigningKey(chain, private_key, "es256", True)
+
+
+@contextlib.contextmanager
+def _folder_lock(folder: Path) -> Iterator[None]:
+    """An exclusive lock on ``folder``'s lock file against other processes (where the system
+    has ``flock``; elsewhere only the threads of this process are kept apart)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(folder / ".lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def _generate(folder: Path, cert_path: Path, key_path: Path) -> None:
@@ -175,7 +202,7 @@ def _generate(folder: Path, cert_path: Path, key_path: Path) -> None:
 
 def _write_private(path: Path, data: bytes) -> None:
     """Write ``data`` to a new file only its owner can read (mode 0600 from the start)."""
-    temp = path.with_name(f".{path.name}.{os.getpid()}")
+    temp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}")
     fd = os.open(temp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
         handle.write(data)

@@ -195,8 +195,7 @@ def _generate(folder: Path, cert_path: Path, key_path: Path) -> None:
     private = leaf_key.private_bytes(
         pem, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
     )
-    folder.mkdir(parents=True, exist_ok=True)
-    _write_private(key_path, private)
+    _write_private(key_path, private)  # the folder exists: local_key locked a file in it
     cert_path.write_bytes(chain)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -11,15 +12,36 @@ import pytest
 
 from lipdub.media.audio import write_wav  # noqa: F401 - the tests import it from here
 
+_SESSION_DIRS: set[Path] = set()  # folders of session fixtures, kept until the suite ends
+
 
 @pytest.fixture(autouse=True)
-def _isolated_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch):
+def _isolated_home(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[None]:
     """Every test gets an empty lipdub cache and no network access to model hubs."""
     home = tmp_path_factory.mktemp("lipdub-home")
     monkeypatch.setenv("LIPDUB_HOME", str(home))
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
     monkeypatch.setenv("HF_HOME", str(home / "hf"))
+    yield
+    shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _module_folders_removed(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """What a module's fixtures wrote (checkpoints, media: GBs over the suite) goes when the
+    module ends; after a failure everything stays for a look. Passing tests' own folders go
+    at once (pyproject: tmp_path_retention_policy)."""
+    base = tmp_path_factory.getbasetemp()
+    before, failed = set(base.iterdir()), request.session.testsfailed
+    yield
+    if request.session.testsfailed == failed:
+        for folder in set(base.iterdir()) - before - _SESSION_DIRS:
+            shutil.rmtree(folder, ignore_errors=True)
 
 
 @pytest.fixture
@@ -141,7 +163,9 @@ def check_batch_outputs(out: Path) -> dict[str, int]:
 
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return tmp_path_factory.mktemp("media")
+    folder = tmp_path_factory.mktemp("media")
+    _SESSION_DIRS.add(folder)
+    return folder
 
 
 @pytest.fixture(scope="session")

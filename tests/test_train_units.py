@@ -70,6 +70,24 @@ def test_tensorboard_events_are_valid_records(tmp_path: Path) -> None:
     assert (tmp_path / "metrics.csv").read_text().splitlines()[1].startswith("7,val/loss,0.5,")
 
 
+def test_best_and_last_of_one_step_are_written_once(tmp_path: Path) -> None:
+    from lipdub.training.checkpointing import CheckpointFiles
+
+    files, built = CheckpointFiles(tmp_path), []
+
+    def payload(step: int):
+        return lambda: built.append(step) or {"step": torch.tensor(step)}
+
+    files.write("best.pt", 1, payload(1))
+    files.write("last.pt", 1, payload(1))
+    assert built == [1] and (tmp_path / "best.pt").samefile(tmp_path / "last.pt")
+    files.write("last.pt", 2, payload(2))  # replaces the link; best.pt keeps step 1
+    assert built == [1, 2] and not (tmp_path / "best.pt").samefile(tmp_path / "last.pt")
+    assert torch.load(tmp_path / "best.pt", weights_only=True)["step"] == 1
+    assert torch.load(tmp_path / "last.pt", weights_only=True)["step"] == 2
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["best.pt", "last.pt"]  # no temp left
+
+
 def test_split_is_seeded_and_follows_the_ratios() -> None:
     from lipdub.training.preprocess import assign_splits
 
@@ -132,6 +150,7 @@ def test_syncnet_checkpoints_resume_and_refusals(
             "2", "--val-every", "2", *COMMON]  # fmt: skip
     assert main([*args, "--max-steps", "2"]) == 0
     assert load_network(out / "best.pt", "syncnet_color") is not None  # public layout
+    assert (out / "best.pt").samefile(out / "last.pt")  # one step's payload is written once
     assert main([*args, "--max-steps", "2"]) == 2  # never overwrites a run
     assert "already holds a run" in capsys.readouterr().err
     assert main([*args, "--max-steps", "3", "--resume"]) == 0

@@ -12,6 +12,7 @@ import os
 import tempfile
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +42,39 @@ def save_atomic(path: Path, payload: dict[str, Any]) -> Path:
         Path(temp_name).unlink(missing_ok=True)
         raise
     return path
+
+
+def link_atomic(source: Path, path: Path) -> bool:
+    """Make ``path`` a hard link to ``source`` in one rename; False where links are refused."""
+    temp = path.with_name(f".{path.name}.{os.getpid()}.link")
+    try:
+        temp.unlink(missing_ok=True)
+        os.link(source, temp)
+        os.replace(temp, path)
+    except OSError:
+        temp.unlink(missing_ok=True)
+        return False
+    return True
+
+
+class CheckpointFiles:
+    """Writes a run's ``best.pt`` and ``last.pt``.
+
+    Both written at one step hold the same payload, so the second is a hard link to the first
+    (one write of the networks and optimisers, not two). Every write replaces the file by a
+    rename, so a later ``last.pt`` never changes a linked ``best.pt``.
+    """
+
+    def __init__(self, out: Path) -> None:
+        self.out = out
+        self._steps: dict[str, int] = {}
+
+    def write(self, name: str, step: int, payload: Callable[[], dict[str, Any]]) -> None:
+        """Write ``out/name`` at ``step``; ``payload`` is only built when it must be saved."""
+        twin = next((n for n, at in self._steps.items() if n != name and at == step), None)
+        if twin is None or not link_atomic(self.out / twin, self.out / name):
+            save_atomic(self.out / name, payload())
+        self._steps[name] = step
 
 
 def load_training_state(out: Path) -> dict[str, Any]:

@@ -26,13 +26,13 @@ from torch.nn import functional as F
 from lipdub.training.checkpointing import (
     BEST,
     LAST,
+    CheckpointFiles,
     MetricsLog,
     load_scaler,
     load_training_state,
     plain,
     prepare_out,
     restore,
-    save_atomic,
 )
 from lipdub.training.config import GeneratorConfig
 from lipdub.training.dataset import ClipStore, GeneratorDataset, lower_half_stack
@@ -202,9 +202,9 @@ def train_generator(
     start = step
     log = MetricsLog(config.out, enabled=runtime.is_main)
     batches = loader(train_set, config, runtime, start_sample=step * config.batch_size)
-    clock, last_val = Clock(), {}
+    clock, last_val, files = Clock(), {}, CheckpointFiles(config.out)
 
-    def save(name: str) -> None:
+    def payload() -> dict[str, Any]:
         payload: dict[str, Any] = weights_payload("generator", spec, unwrap(nets.generator), step)
         training: dict[str, Any] = {
             "kind": "generator",
@@ -220,7 +220,10 @@ def train_generator(
             training["disc_optimizer"] = opt_d.state_dict()
             training["disc_scaler"] = scaler_d.state_dict()
         payload["training"] = training
-        save_atomic(config.out / name, payload)
+        return payload
+
+    def save(name: str) -> None:
+        files.write(name, step, payload)
 
     try:
         nets.generator.train()

@@ -8,19 +8,20 @@ The best validation loss is kept as ``best.pt`` (the paper: 0.32 mel, 0.28 HuBER
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 
 from lipdub.training.checkpointing import (
     BEST,
     LAST,
+    CheckpointFiles,
     MetricsLog,
     load_scaler,
     load_training_state,
     plain,
     prepare_out,
     restore,
-    save_atomic,
 )
 from lipdub.training.config import SyncNetConfig
 from lipdub.training.dataset import ClipStore, FeatureSpec, SyncDataset
@@ -103,7 +104,9 @@ def train_syncnet(config: SyncNetConfig, on_step: StepCallback = no_step_callbac
     batches = loader(train_set, config, runtime, start_sample=step * config.batch_size)
     clock, last_val = Clock(), {}
 
-    def save(name: str) -> None:
+    files = CheckpointFiles(config.out)
+
+    def payload() -> dict[str, Any]:
         payload = weights_payload("syncnet", spec, unwrap(net), step)
         payload["training"] = {
             "kind": "syncnet",
@@ -113,7 +116,10 @@ def train_syncnet(config: SyncNetConfig, on_step: StepCallback = no_step_callbac
             "scaler": scaler.state_dict(),
             "config": plain(vars(config)),
         }
-        save_atomic(config.out / name, payload)
+        return payload
+
+    def save(name: str) -> None:
+        files.write(name, step, payload)
 
     try:
         net.train()

@@ -204,7 +204,7 @@ def train_generator(
     batches = loader(train_set, config, runtime, start_sample=step * config.batch_size)
     clock, last_val, files = Clock(), {}, CheckpointFiles(config.out)
 
-    def payload() -> dict[str, Any]:
+    def checkpoint() -> dict[str, Any]:
         payload: dict[str, Any] = weights_payload("generator", spec, unwrap(nets.generator), step)
         training: dict[str, Any] = {
             "kind": "generator",
@@ -223,7 +223,7 @@ def train_generator(
         return payload
 
     def save(name: str) -> None:
-        files.write(name, step, payload)
+        files.write(name, step, checkpoint)
 
     try:
         nets.generator.train()

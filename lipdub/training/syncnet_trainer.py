@@ -102,11 +102,9 @@ def train_syncnet(config: SyncNetConfig, on_step: StepCallback = no_step_callbac
     start = step
     log = MetricsLog(config.out, enabled=runtime.is_main)
     batches = loader(train_set, config, runtime, start_sample=step * config.batch_size)
-    clock, last_val = Clock(), {}
+    clock, last_val, files = Clock(), {}, CheckpointFiles(config.out)
 
-    files = CheckpointFiles(config.out)
-
-    def payload() -> dict[str, Any]:
+    def checkpoint() -> dict[str, Any]:
         payload = weights_payload("syncnet", spec, unwrap(net), step)
         payload["training"] = {
             "kind": "syncnet",
@@ -119,7 +117,7 @@ def train_syncnet(config: SyncNetConfig, on_step: StepCallback = no_step_callbac
         return payload
 
     def save(name: str) -> None:
-        files.write(name, step, payload)
+        files.write(name, step, checkpoint)
 
     try:
         net.train()
